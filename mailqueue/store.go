@@ -1,0 +1,91 @@
+package mailqueue
+
+import (
+	"context"
+	"time"
+)
+
+// State is where a message is in its life.
+type State string
+
+// Message states, as shown by Store.List and the status CLI.
+const (
+	StateQueued State = "queued" // waiting for its next attempt
+	StateLeased State = "leased" // claimed by a runner, attempt in progress
+	StateFailed State = "failed" // dead letter, with a reason
+)
+
+// Meta is the human-readable metadata of one message. Stores persist it as
+// JSON (the spool) or columns (PostgreSQL).
+type Meta struct {
+	ID       string   `json:"id"`
+	Envelope Envelope `json:"envelope"`
+	State    State    `json:"state"`
+	// EnqueuedAt is when Put returned; the queue keeps FIFO order by it.
+	EnqueuedAt time.Time `json:"enqueued_at"`
+	// NextAttempt is when the message is due again.
+	NextAttempt time.Time `json:"next_attempt"`
+	// Attempts counts delivery attempts made so far.
+	Attempts int `json:"attempts"`
+	// LastError is the message of the last failed attempt, free of secrets.
+	LastError string `json:"last_error,omitempty"`
+	// LastClass is the class of the last failed attempt.
+	LastClass Class `json:"last_class,omitempty"`
+	// PossibleDuplicate is set after an ambiguous attempt: the recipient may
+	// already have the message.
+	PossibleDuplicate bool `json:"possible_duplicate,omitempty"`
+	// Size is the length of the message in bytes.
+	Size int64 `json:"size"`
+	// Lease identifies the runner holding the message while leased
+	// (node id for the cluster store) and when the lease expires.
+	LeaseOwner   string    `json:"lease_owner,omitempty"`
+	LeaseExpires time.Time `json:"lease_expires,omitzero"`
+	// Reason explains why a failed message was given up.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Item is a message claimed by a runner: its metadata and its bytes.
+type Item struct {
+	Meta Meta
+	Data []byte
+}
+
+// Outcome is what a runner reports back to the store after an attempt that
+// did not deliver the message.
+type Outcome struct {
+	// NextAttempt is when the message becomes due again.
+	NextAttempt time.Time
+	// Err describes the failure (stored as LastError/LastClass).
+	Err error
+	// CountAttempt is false when the attempt must not age the message
+	// (transport down, configuration pause).
+	CountAttempt bool
+	// PossibleDuplicate marks an ambiguous attempt.
+	PossibleDuplicate bool
+}
+
+// Store is the durable storage behind a Queue. The file spool is the
+// embedded default; mailqueue/pgstore provides a PostgreSQL store shared by
+// cluster nodes. Implementations are safe for concurrent use.
+//
+// Every method takes a context and honours its cancellation and deadline.
+type Store interface {
+	// Put stores a new message durably: when it returns nil, the message
+	// survives a crash of the process and of the machine.
+	Put(ctx context.Context, env Envelope, data []byte, now time.Time) (Meta, error)
+	// Claim leases up to max messages due at now, oldest EnqueuedAt first,
+	// for the given owner until now+lease. A message leased by an owner that
+	// did not report back becomes claimable again when the lease expires.
+	Claim(ctx context.Context, owner string, now time.Time, lease time.Duration, max int) ([]Item, error)
+	// Ack removes a delivered message.
+	Ack(ctx context.Context, id string) error
+	// Release returns a leased message to the queue after a failed attempt.
+	Release(ctx context.Context, id string, o Outcome) error
+	// Fail moves a message to the dead letters with a readable reason.
+	Fail(ctx context.Context, id string, reason string) error
+	// List returns the metadata of every message, dead letters included,
+	// oldest first.
+	List(ctx context.Context) ([]Meta, error)
+	// Close releases the store's resources. It is idempotent.
+	Close() error
+}
