@@ -20,6 +20,7 @@ require (
 	github.com/jackc/pgx/v5 v5.13.0 // indirect
 	github.com/nyaruka/phonenumbers v1.8.1 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.59.0 // indirect
 	golang.org/x/net v0.63.0 // indirect
 	golang.org/x/oauth2 v0.38.0 // indirect
