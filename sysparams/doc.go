@@ -1,0 +1,72 @@
+// Package sysparams is ucxkit's composition layer: the whole "System
+// Parameters" set of a unified-communications server as one typed,
+// validated, durable value, and the constructors that turn it into the
+// working objects of the other packages.
+//
+// # What it holds
+//
+// Params has one section per part of the vendor's admin page: telephony
+// (system name, PBX address), email (SMTP or Office 365, with the proxy to
+// use), numbering_plan, authentication (order, remember_user,
+// inactivity_timeout), proxy (HTTP and SOCKS), certificate, cloud (vendor
+// cloud OAuth2 client credentials) and web_server (base URL). Every field
+// documents its default; Defaults returns them. Validate reports every
+// problem at once, each naming its dotted JSON path
+// ("email.port: must be 1-65535, got 70000"), and reuses each package's own
+// validation for its section.
+//
+// # Storage
+//
+// A Store loads, updates and watches one parameter set. The embedded
+// default is the FileStore: one JSON file (a Document, schema-versioned)
+// replaced atomically (temp file in the same folder, fsync, rename, folder
+// fsync), holding the parameters with every secret redacted and, beside
+// them, each secret (email.password, email.o365.client_secret,
+// cloud.client_secret, proxy passwords) sealed with AES-256-GCM (NIST SP
+// 800-38D) under a key kept in a separate 0600 key file created on first
+// use. The field path is authenticated with each ciphertext, so a sealed
+// value moved to another field does not decrypt. RotateKey re-seals every
+// secret with a new key. The PostgreSQL store (sysparams/pgstore) stores
+// the same Document with a key the host supplies (Keyring).
+//
+// Secrets use the Secret type, which never prints: fmt verbs, log/slog
+// and JSON all show "[REDACTED]".
+//
+// # Failure semantics
+//
+//   - An Update whose function fails, whose result does not validate
+//     (*ValidationError) or that cannot be saved leaves the stored file
+//     exactly as it was and notifies no one.
+//   - A file that is not JSON (ErrCorrupt), another program's JSON or a
+//     newer schema (ErrForeign), or a file whose secrets cannot be opened
+//     (ErrKeyMissing, ErrDecrypt) is reported by OpenFile, Load and Update
+//     and never overwritten.
+//   - A key file readable by others is refused (ErrKeyPermissions).
+//   - After a crash the file holds the old or the new revision, never a
+//     mix; temp files left behind are removed by the next OpenFile.
+//
+// # Changes
+//
+// Update validates, saves and then calls every subscriber with a Change:
+// the changed sections and field paths and the restart the seed demands
+// (telephony: restart each service; proxy: reboot the host). Subscribers
+// can rebuild live objects instead (a new mail sender, a new normalizer).
+//
+// # Composition
+//
+// Params has constructors for the other packages' objects: the numbering
+// normalizer, the proxy dialer and HTTP client, the mail sender (SMTP or
+// Office 365, through the selected proxy), the session settings and the
+// certificate (EnsureCertificate), plus TestEmail for the seed's "Test
+// connection" button. The seed's Office 365 URL environment variables apply
+// only through an explicit call (O365.ApplyEnv); nothing reads the
+// environment on its own.
+//
+// # What it does not do
+//
+// It does not watch the file for changes made by other processes (call
+// FileStore.Reload), does not lock the file between processes (the last
+// writer wins; use the PostgreSQL store for several writers), and does not
+// protect the key file beyond its permissions: whoever can read both files
+// can read the secrets.
+package sysparams

@@ -1,0 +1,339 @@
+package sysparams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// FileOptions configures OpenFile. The zero value is ready to use.
+type FileOptions struct {
+	// KeyFile is the key file path. Empty means the parameter file's path
+	// with ".key" appended ("params.json.key"). It is created with one new
+	// key (mode 0600) at the first save, unless the parameter file already
+	// holds sealed secrets: then a missing key file is ErrKeyMissing and no
+	// new key is made.
+	KeyFile string
+	// Logger receives store events (saves, rotations, orphans removed).
+	// Nil means silent. Secrets are never logged.
+	Logger *slog.Logger
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// FileStore is the embedded default Store: one JSON file (a Document)
+// written atomically, with secrets sealed by a Keyring whose key lives in a
+// separate 0600 file. It is safe for concurrent use within a process;
+// between processes the last writer wins (each write is atomic, so readers
+// always see a whole revision).
+type FileStore struct {
+	path    string
+	keyPath string
+	log     *slog.Logger
+	now     func() time.Time
+	subs    Subscribers
+
+	mu     sync.Mutex // guards keys, last, closed, hook
+	keys   *Keyring   // nil until loaded or created
+	last   *Params    // the parameters last loaded or saved, for Reload
+	lastRv int64
+	closed bool
+	hook   crashHook
+}
+
+var _ Store = (*FileStore)(nil)
+
+// OpenFile opens the parameter file at path (which need not exist yet: a
+// missing file reads as Defaults() and is created by the first Update).
+// It removes temp files left by a crashed write and checks that an
+// existing file is a readable parameter document; a corrupt or foreign
+// file is reported (*FileError wrapping ErrCorrupt or ErrForeign) and
+// never overwritten.
+func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return nil, errors.New("sysparams: open: empty file path")
+	}
+	s := &FileStore{path: path, keyPath: opts.KeyFile, log: opts.Logger, now: opts.Now}
+	if s.keyPath == "" {
+		s.keyPath = path + ".key"
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for _, p := range []string{s.path, s.keyPath} {
+		removed, err := removeOrphans(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sysparams: open: %w", err)
+		}
+		for _, r := range removed {
+			s.log.Info("sysparams: removed temp file left by an interrupted write", "file", r)
+		}
+	}
+	p, rev, err := s.read()
+	if err != nil {
+		return nil, err
+	}
+	s.last, s.lastRv = p, rev
+	return s, nil
+}
+
+// Path returns the parameter file's path.
+func (s *FileStore) Path() string { return s.path }
+
+// KeyPath returns the key file's path.
+func (s *FileStore) KeyPath() string { return s.keyPath }
+
+// read loads the file: Defaults() and revision 0 when it does not exist.
+// Called with mu held or before the store is shared.
+func (s *FileStore) read() (*Params, int64, error) {
+	b, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Defaults(), 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("sysparams: read %s: %w", s.path, err)
+	}
+	d, err := ParseDocument(b)
+	if err != nil {
+		return nil, 0, &FileError{Path: s.path, Err: err}
+	}
+	if len(d.Secrets) > 0 && s.keys == nil {
+		k, err := LoadKeyFile(s.keyPath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, &FileError{Path: s.keyPath, Err: fmt.Errorf("%w: the parameter file holds %d sealed secrets", ErrKeyMissing, len(d.Secrets))}
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		s.keys = k
+	}
+	p, err := d.Decode(s.keys)
+	if errors.Is(err, ErrKeyUnknown) {
+		// Another process may have rotated the key: read the key file again.
+		if k, kerr := LoadKeyFile(s.keyPath); kerr == nil {
+			s.keys = k
+			p, err = d.Decode(s.keys)
+		}
+	}
+	if err != nil {
+		return nil, 0, &FileError{Path: s.path, Err: err}
+	}
+	return p, d.Revision, nil
+}
+
+// Load returns a copy of the parameters in the file.
+func (s *FileStore) Load(ctx context.Context) (*Params, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	p, _, err := s.read()
+	return p, err
+}
+
+// Revision returns the revision of the file (0 before the first save).
+func (s *FileStore) Revision(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, ErrClosed
+	}
+	_, rev, err := s.read()
+	return rev, err
+}
+
+// Update implements Store. The file is re-read first, so changes saved by
+// another process are the base of this one.
+func (s *FileStore) Update(ctx context.Context, fn func(*Params) error) (Change, error) {
+	if err := ctx.Err(); err != nil {
+		return Change{}, err
+	}
+	s.mu.Lock()
+	c, err := s.updateLocked(ctx, fn)
+	if err != nil || c.Empty() {
+		s.mu.Unlock()
+		return c, err
+	}
+	// Hand over to the notification lock before releasing mu, so that
+	// changes reach subscribers in the order they were saved.
+	s.subs.callMu.Lock()
+	s.mu.Unlock()
+	s.subs.notifyHeld(c)
+	s.subs.callMu.Unlock()
+	return c, nil
+}
+
+func (s *FileStore) updateLocked(ctx context.Context, fn func(*Params) error) (Change, error) {
+	if s.closed {
+		return Change{}, ErrClosed
+	}
+	cur, rev, err := s.read()
+	if err != nil {
+		return Change{}, err
+	}
+	next, err := cur.Clone()
+	if err != nil {
+		return Change{}, err
+	}
+	if err := fn(next); err != nil {
+		return Change{}, err
+	}
+	if err := next.Validate(); err != nil {
+		return Change{}, &ValidationError{Err: err}
+	}
+	c := Diff(cur, next)
+	if c.Empty() {
+		c.Revision = rev
+		return c, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return Change{}, err
+	}
+	if err := s.save(next, rev+1); err != nil {
+		return Change{}, err
+	}
+	c.Revision = rev + 1
+	s.last, s.lastRv = next, rev+1
+	s.log.Info("sysparams: saved", "file", s.path, "revision", c.Revision, "fields", c.Fields, "restart", c.Restart.String())
+	return c, nil
+}
+
+// ensureKeys loads or creates the key file. Called with mu held.
+func (s *FileStore) ensureKeys() error {
+	if s.keys != nil {
+		return nil
+	}
+	k, created, err := LoadOrCreateKeyFile(s.keyPath)
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("sysparams: created key file", "file", s.keyPath)
+	}
+	s.keys = k
+	return nil
+}
+
+func (s *FileStore) save(p *Params, rev int64) error {
+	if err := s.ensureKeys(); err != nil {
+		return err
+	}
+	d, err := NewDocument(p, s.keys, rev, s.now())
+	if err != nil {
+		return err
+	}
+	b, err := d.Marshal()
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(s.path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("sysparams: %w", err)
+		}
+	}
+	return writeFileAtomic(s.path, b, 0o600, s.hook)
+}
+
+// Reload re-reads the file and, if it differs from what this store last
+// loaded or saved (another process saved it, an operator edited it),
+// notifies subscribers with the difference. Hosts call it on SIGHUP or a
+// timer.
+func (s *FileStore) Reload(ctx context.Context) (Change, error) {
+	if err := ctx.Err(); err != nil {
+		return Change{}, err
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Change{}, ErrClosed
+	}
+	p, rev, err := s.read()
+	if err != nil {
+		s.mu.Unlock()
+		return Change{}, err
+	}
+	c := Diff(s.last, p)
+	c.Revision = rev
+	s.last, s.lastRv = p, rev
+	if c.Empty() {
+		s.mu.Unlock()
+		return c, nil
+	}
+	s.subs.callMu.Lock()
+	s.mu.Unlock()
+	s.subs.notifyHeld(c)
+	s.subs.callMu.Unlock()
+	return c, nil
+}
+
+// RotateKey replaces the sealing key: a new key is added to the key file,
+// every secret is re-sealed with it and saved, and the old keys are
+// removed from the key file. A crash at any step leaves files that open:
+// the key file always holds every key the parameter file uses.
+func (s *FileStore) RotateKey(ctx context.Context) (newID string, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return "", ErrClosed
+	}
+	p, rev, err := s.read()
+	if err != nil {
+		return "", err
+	}
+	if err := s.ensureKeys(); err != nil {
+		return "", err
+	}
+	old := s.keys.PrimaryID()
+	if newID, err = s.keys.Rotate(); err != nil {
+		return "", err
+	}
+	if err := s.keys.WriteKeyFile(s.keyPath); err != nil {
+		return "", err
+	}
+	if _, statErr := os.Stat(s.path); statErr == nil {
+		if err := s.save(p, rev+1); err != nil {
+			return "", err
+		}
+		s.last, s.lastRv = p, rev+1
+	}
+	s.keys.Retire()
+	if err := s.keys.WriteKeyFile(s.keyPath); err != nil {
+		return "", err
+	}
+	s.log.Info("sysparams: rotated key", "old", old, "new", newID)
+	return newID, nil
+}
+
+// Subscribe implements Store.
+func (s *FileStore) Subscribe(fn func(Change)) func() { return s.subs.Subscribe(fn) }
+
+// Close marks the store closed; later calls return ErrClosed. It is
+// idempotent.
+func (s *FileStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}

@@ -1,0 +1,180 @@
+package sysparams
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	testSMTPPassword = "smtp-Pa55:w/o@rd"
+	testO365Secret   = "uJO9k3_x03-d-7cf~TptM9YDAEV84QJNv6"
+	testCloudSecret  = "cloud-s3cret-value"
+)
+
+// validParams returns a set that validates, with every kind of secret set.
+func validParams() *Params {
+	p := Defaults()
+	p.Telephony = Telephony{SystemName: "HQ", PBXAddress: "192.168.4.6"}
+	p.Email.Enabled = true
+	p.Email.From = "fax-ha@example.com"
+	p.Email.Server = "mail.example.com"
+	p.Email.UseAuth = true
+	p.Email.Username = "fax-admin@example.com"
+	p.Email.Password = testSMTPPassword
+	p.Email.O365.ClientSecret = testO365Secret
+	p.Cloud = Cloud{ClientID: "clientId", ClientSecret: testCloudSecret}
+	return p
+}
+
+func openTemp(t *testing.T) (*FileStore, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "params.json")
+	s, err := OpenFile(context.Background(), path, FileOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s, path
+}
+
+func setAll(src *Params) func(*Params) error {
+	return func(p *Params) error {
+		c, err := src.Clone()
+		if err != nil {
+			return err
+		}
+		*p = *c
+		return nil
+	}
+}
+
+func TestFileStoreRoundTripSecretsEncrypted(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+
+	p, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, Defaults(), p, "a missing file reads as the defaults")
+	_, err = os.Stat(path)
+	require.ErrorIs(t, err, os.ErrNotExist, "opening and loading write nothing")
+
+	c, err := s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, c.Revision)
+	require.Contains(t, c.Fields, "email.password")
+	require.Contains(t, c.Fields, "cloud.client_secret")
+
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, v := range []string{testSMTPPassword, testO365Secret, testCloudSecret} {
+		require.NotContains(t, string(raw), v)
+	}
+	var d Document
+	require.NoError(t, json.Unmarshal(raw, &d))
+	require.Len(t, d.Secrets, 3)
+	require.True(t, strings.HasPrefix(d.Secrets["email.password"], "v1:"))
+
+	for _, f := range []string{path, s.KeyPath()} {
+		fi, err := os.Stat(f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), f)
+	}
+
+	// A second store over the same files reads the secrets back.
+	s2, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err)
+	got, err := s2.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, testSMTPPassword, got.Email.Password.Reveal())
+	require.Equal(t, testO365Secret, got.Email.O365.ClientSecret.Reveal())
+	require.Equal(t, testCloudSecret, got.Cloud.ClientSecret.Reveal())
+	require.Equal(t, validParams(), got)
+}
+
+func TestFileStoreRejectedUpdateLeavesFileUntouched(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	_, err := s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	var notified int
+	defer s.Subscribe(func(Change) { notified++ })()
+
+	_, err = s.Update(ctx, func(p *Params) error { p.Email.Port = 70000; return nil })
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, err.Error(), "email.port: must be 1-65535, got 70000")
+
+	boom := errors.New("boom")
+	_, err = s.Update(ctx, func(p *Params) error { p.Email.Port = 587; return boom })
+	require.ErrorIs(t, err, boom)
+
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+	require.Zero(t, notified)
+}
+
+func TestFileStoreCorruptAndForeignNeverOverwritten(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		content string
+		want    error
+	}{
+		{"truncated", `{"schema":"ucxkit.sysparams","schema_ver`, ErrCorrupt},
+		{"not json", "hello\n", ErrCorrupt},
+		{"empty", "", ErrCorrupt},
+		{"foreign", `{"name":"another program"}`, ErrForeign},
+		{"newer schema", `{"schema":"ucxkit.sysparams","schema_version":99,"params":{}}`, ErrForeign},
+		{"unknown field", `{"schema":"ucxkit.sysparams","schema_version":1,"params":{"telephony":{"sytem_name":"x"}}}`, ErrCorrupt},
+		{"secrets without key", `{"schema":"ucxkit.sysparams","schema_version":1,"params":{"cloud":{"client_id":"a","client_secret":"[REDACTED]"}},"secrets":{"cloud.client_secret":"v1:k1:AAAA"}}`, ErrKeyMissing},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "params.json")
+			require.NoError(t, os.WriteFile(path, []byte(tc.content), 0o600))
+			_, err := OpenFile(ctx, path, FileOptions{})
+			require.ErrorIs(t, err, tc.want)
+			var fe *FileError
+			require.ErrorAs(t, err, &fe)
+			got, rerr := os.ReadFile(path)
+			require.NoError(t, rerr)
+			require.Equal(t, tc.content, string(got))
+			_, kerr := os.Stat(path + ".key")
+			require.ErrorIs(t, kerr, os.ErrNotExist, "no key is created for a file that does not open")
+		})
+	}
+}
+
+func TestFileStoreConcurrentUpdatesNotifyInOrder(t *testing.T) {
+	ctx := context.Background()
+	s, _ := openTemp(t)
+	_, err := s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var revs []int64
+	defer s.Subscribe(func(c Change) { mu.Lock(); revs = append(revs, c.Revision); mu.Unlock() })()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := s.Update(ctx, func(p *Params) error { p.Email.Port = 2000 + i; return nil })
+			require.NoError(t, err)
+		}(i)
+	}
+	wg.Wait()
+	require.Len(t, revs, 8)
+	for i := range revs {
+		require.EqualValues(t, int64(i+2), revs[i])
+	}
+}

@@ -1,0 +1,63 @@
+package sysparams
+
+import (
+	"github.com/ucxkit/ucxkit/internal/fielderr"
+)
+
+// ProxySettings is the seed's "Proxy settings".
+type ProxySettings struct {
+	// HTTP is the HTTP/HTTPS proxy; nil means none.
+	HTTP *ProxyServer `json:"http,omitempty"`
+	// SOCKS is the SOCKS v4/v5 proxy; nil means none.
+	SOCKS *ProxyServer `json:"socks,omitempty"`
+	// Bypass lists hosts reached directly.
+	Bypass []string `json:"bypass,omitempty"`
+}
+
+// ProxyServer is one proxy.
+type ProxyServer struct {
+	Address  string `json:"address"`
+	Port     int    `json:"port"`
+	Username string `json:"username,omitempty"`
+	Password Secret `json:"password,omitempty"`
+	Version  int    `json:"version,omitempty"`
+}
+
+// Validate reports every problem.
+func (p ProxySettings) Validate() error {
+	var l fielderr.List
+	for _, s := range []struct {
+		n string
+		v *ProxyServer
+	}{{"http", p.HTTP}, {"socks", p.SOCKS}} {
+		if s.v == nil {
+			continue
+		}
+		if s.v.Address == "" {
+			l.Add(s.n+".address", "is mandatory")
+		}
+		if s.v.Port < 1 || s.v.Port > 65535 {
+			l.Add(s.n+".port", "must be 1-65535, got %d", s.v.Port)
+		}
+	}
+	return l.Err()
+}
+
+// NumberingPlan is the seed's numbering plan.
+type NumberingPlan struct {
+	UseDefaults         bool     `json:"use_defaults"`
+	InternalPatterns    []string `json:"internal_patterns,omitempty"`
+	E164Dialing         bool     `json:"e164_dialing"`
+	LocalCountryCode    string   `json:"local_country_code"`
+	InternationalPrefix string   `json:"international_prefix"`
+	IncomingPrefix      string   `json:"incoming_prefix"`
+	OutgoingPrefix      string   `json:"outgoing_prefix"`
+	OutgoingSuffix      string   `json:"outgoing_suffix"`
+	TAPIIncludesPrefix  bool     `json:"tapi_includes_prefix"`
+}
+
+// Validate reports every problem.
+func (n NumberingPlan) Validate() error { return nil }
+
+func (p *Params) httpProxySet() bool  { return p.Proxy.HTTP != nil && p.Proxy.HTTP.Address != "" }
+func (p *Params) socksProxySet() bool { return p.Proxy.SOCKS != nil && p.Proxy.SOCKS.Address != "" }
