@@ -1,0 +1,225 @@
+package mailqueue
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// groupSync makes renames into one folder durable with as few folder
+// fsyncs as possible (group commit): every caller needs a folder fsync that
+// started after its rename; callers that arrive while one runs share the
+// next one. One producer pays one fsync per message, sixteen producers pay
+// roughly one between them.
+type groupSync struct {
+	dir    string
+	broken func(error) error // records a sticky failure, returns the error to report
+
+	mu       sync.Mutex // guards started, finished, running
+	cond     *sync.Cond
+	started  uint64 // folder fsyncs begun
+	finished uint64 // highest folder fsync completed
+	running  bool
+	lastErr  error // error of the fsync numbered finished
+}
+
+func newGroupSync(dir string, broken func(error) error) *groupSync {
+	g := &groupSync{dir: dir, broken: broken}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// sync returns once a folder fsync that began after the call completed.
+func (g *groupSync) sync() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	// A running fsync may have begun before our rename, so we need the
+	// next one in any case.
+	target := g.started + 1
+	for g.finished < target {
+		if g.running {
+			g.cond.Wait()
+			continue
+		}
+		g.running = true
+		g.started++
+		n := g.started
+		g.mu.Unlock()
+		err := syncDir(g.dir)
+		g.mu.Lock()
+		g.running = false
+		g.finished = n
+		g.lastErr = err
+		g.cond.Broadcast()
+		if err != nil {
+			return g.broken(err)
+		}
+	}
+	if g.lastErr != nil {
+		return g.broken(g.lastErr)
+	}
+	return nil
+}
+
+// syncDir fsyncs a folder so that renames and unlinks in it survive a power
+// loss. Windows cannot fsync a folder handle; there NTFS journaling of the
+// rename is the guarantee.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// writeSynced creates path exclusively with mode 0600, writes the parts,
+// fsyncs and closes it. On any error the file is removed.
+func writeSynced(path string, parts ...[]byte) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(path)
+		}
+	}()
+	for _, p := range parts {
+		if _, err = f.Write(p); err != nil {
+			return err
+		}
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrSyncFailed, filepath.Base(path), err)
+	}
+	return f.Close()
+}
+
+// randHex returns n random bytes in hex.
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// commitReq is one Put waiting for its file to be committed.
+type commitReq struct {
+	f    *os.File // written, not yet synced
+	tmp  string
+	dst  string
+	done chan error
+}
+
+// committer batches Puts (group commit): the first caller becomes the
+// leader and commits every request that arrived meanwhile with one data
+// sync, the renames, and one folder fsync; later callers wait for their
+// batch. A lone producer pays what the naive loop pays (fsync, rename,
+// folder fsync); N concurrent producers pay about that once per batch.
+type committer struct {
+	dir    string
+	broken func(error) error
+
+	mu      sync.Mutex // guards pending, running, writing
+	pending []*commitReq
+	running bool
+	writing int // producers between begin and commit
+}
+
+// maxGather bounds how long a leader waits for producers that are still
+// writing their files to join its batch.
+const maxGather = 2 * time.Millisecond
+
+// begin announces a producer that is about to write a file and will call
+// commit (or abort): the leader waits briefly for it rather than
+// committing a batch without it.
+func (c *committer) begin() {
+	c.mu.Lock()
+	c.writing++
+	c.mu.Unlock()
+}
+
+// abort withdraws a begin whose write failed.
+func (c *committer) abort() {
+	c.mu.Lock()
+	c.writing--
+	c.mu.Unlock()
+}
+
+func (c *committer) commit(r *commitReq) error {
+	r.done = make(chan error, 1)
+	c.mu.Lock()
+	c.writing--
+	c.pending = append(c.pending, r)
+	if c.running {
+		c.mu.Unlock()
+		return <-r.done
+	}
+	c.running = true
+	for len(c.pending) > 0 {
+		for deadline := time.Now().Add(maxGather); c.writing > 0 && time.Now().Before(deadline); {
+			c.mu.Unlock()
+			time.Sleep(20 * time.Microsecond)
+			c.mu.Lock()
+		}
+		batch := c.pending
+		c.pending = nil
+		c.mu.Unlock()
+		c.flush(batch)
+		c.mu.Lock()
+	}
+	c.running = false
+	c.mu.Unlock()
+	return <-r.done
+}
+
+func (c *committer) flush(batch []*commitReq) {
+	files := make([]*os.File, len(batch))
+	for i, r := range batch {
+		files[i] = r.f
+	}
+	if err := syncFiles(files); err != nil {
+		err = c.broken(err)
+		for _, r := range batch {
+			_ = r.f.Close()
+			_ = os.Remove(r.tmp)
+			r.done <- err
+		}
+		return
+	}
+	ok := batch[:0:0]
+	for _, r := range batch {
+		err := r.f.Close()
+		if err == nil {
+			err = os.Rename(r.tmp, r.dst)
+		}
+		if err != nil {
+			_ = os.Remove(r.tmp)
+			r.done <- fmt.Errorf("mailqueue: spool: commit: %w", err)
+			continue
+		}
+		ok = append(ok, r)
+	}
+	if len(ok) == 0 {
+		return
+	}
+	err := syncDir(c.dir)
+	if err != nil {
+		err = c.broken(err)
+	}
+	for _, r := range ok {
+		r.done <- err
+	}
+}
