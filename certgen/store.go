@@ -269,6 +269,9 @@ func Ensure(dir string, opts Options) (*Pair, Status, error) {
 		if err != nil {
 			return nil, Status{}, err
 		}
+		if _, err := removeOrphans(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, Status{}, err
+		}
 		if err := Save(dir, p); err != nil {
 			return nil, Status{}, err
 		}
