@@ -3,16 +3,11 @@ package sysparams
 import (
 	"net/netip"
 	"path/filepath"
+	"strings"
+	"unicode"
 
+	"github.com/ucxkit/ucxkit/certgen"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
-)
-
-// Certificate key types, as the certificate generator names them.
-const (
-	KeyRSA2048   = "rsa2048"
-	KeyRSA3072   = "rsa3072"
-	KeyRSA4096   = "rsa4096"
-	KeyECDSAP256 = "ecdsa-p256"
 )
 
 // DefaultCertFolder is where the certificate pair is kept when Folder is
@@ -25,10 +20,17 @@ const DefaultCertFolder = "certs"
 type Certificate struct {
 	// KeyType is "rsa2048" (default, widest PBX support), "rsa3072",
 	// "rsa4096" or "ecdsa-p256".
-	KeyType string `json:"key_type"`
-	// ValidityYears is the lifetime in calendar years, 1-10. Default 5
-	// (the seed).
+	KeyType certgen.KeyType `json:"key_type"`
+	// ValidityYears is the lifetime in calendar years (NotAfter =
+	// NotBefore + N years), 1-30. Default 5 (the seed).
 	ValidityYears int `json:"validity_years"`
+	// Organization is the subject O. Default none.
+	Organization string `json:"organization,omitempty"`
+	// RegenerateOnRename makes EnsureCertificate replace a certificate that
+	// does not name the computer (renamed host). Default false: the
+	// mismatch is only reported, since a new certificate must be uploaded
+	// to the PBX again.
+	RegenerateOnRename bool `json:"regenerate_on_rename,omitempty"`
 	// ExtraNames are more subject alternative names: DNS names or IP
 	// addresses, besides the computer name. Default none. No wildcards.
 	ExtraNames []string `json:"extra_names,omitempty"`
@@ -38,20 +40,17 @@ type Certificate struct {
 	Folder string `json:"folder"`
 }
 
-// maxValidityYears bounds the lifetime; the seed uses 5 and PBXs accept
-// longer, but beyond 10 years a key outlives any sane rotation policy.
-const maxValidityYears = 10
-
 // Validate reports every problem, with paths relative to the section.
 func (c Certificate) Validate() error {
 	var l fielderr.List
-	switch c.KeyType {
-	case KeyRSA2048, KeyRSA3072, KeyRSA4096, KeyECDSAP256:
-	default:
-		l.Add("key_type", "must be rsa2048, rsa3072, rsa4096 or ecdsa-p256, got %s", quote(c.KeyType))
+	if err := c.KeyType.Validate(); err != nil {
+		l.Add("key_type", "%v", err)
 	}
-	if c.ValidityYears < 1 || c.ValidityYears > maxValidityYears {
-		l.Add("validity_years", "must be 1-%d, got %d", maxValidityYears, c.ValidityYears)
+	if c.ValidityYears < 1 || c.ValidityYears > certgen.MaxValidityYears {
+		l.Add("validity_years", "must be 1-%d, got %d", certgen.MaxValidityYears, c.ValidityYears)
+	}
+	if strings.IndexFunc(c.Organization, unicode.IsControl) >= 0 {
+		l.Add("organization", "must not contain control characters")
 	}
 	for i, n := range c.ExtraNames {
 		if _, err := netip.ParseAddr(n); err == nil {

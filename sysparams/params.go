@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ucxkit/ucxkit/certgen"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
 )
 
@@ -81,7 +82,7 @@ func Defaults() *Params {
 			RememberUser:      true,
 			InactivityTimeout: Duration(DefaultInactivityTimeout),
 		},
-		Certificate: Certificate{KeyType: KeyRSA2048, ValidityYears: 5},
+		Certificate: Certificate{KeyType: certgen.KeyRSA2048, ValidityYears: certgen.DefaultValidityYears},
 	}
 }
 
