@@ -1,0 +1,108 @@
+package numplan
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type pcase struct {
+	name    string
+	cfg     Config
+	dir     Direction
+	number  string
+	primary string
+	kind    Kind
+	key     string
+	legacy  string // "-" = do not check
+	dial    string
+	rule    int // -2 = do not check
+}
+
+func runCase(t *testing.T, c pcase) {
+	t.Helper()
+	p, err := Compile(c.cfg)
+	require.NoError(t, err)
+	r := p.Explain(c.dir, c.number, c.primary)
+	msg := func() string {
+		s := ""
+		for _, st := range r.Explain {
+			s += "\n  " + st.Step + " " + st.Value + " — " + st.Note
+		}
+		return s
+	}
+	assert.Equal(t, c.kind, r.Kind, "kind%s", msg())
+	if c.key != "" {
+		assert.Equal(t, c.key, r.Key, "key%s", msg())
+	}
+	if c.legacy != "-" && c.legacy != "" {
+		assert.Equal(t, c.legacy, r.LegacyKey, "legacy key%s", msg())
+	}
+	if c.dial != "" {
+		assert.Equal(t, c.dial, r.Dial, "dial%s", msg())
+	}
+	if c.rule != -2 {
+		assert.Equal(t, c.rule, r.Rule, "rule%s", msg())
+	}
+	// The untraced path gives the same answer.
+	var plain Result
+	switch c.dir {
+	case DirIn:
+		plain = p.In(c.number)
+	case DirTAPI:
+		plain = p.TAPI(c.number)
+	case DirOut:
+		plain = p.Out(c.number, c.primary)
+	case DirClassify:
+		plain = p.Classify(c.number)
+	case DirNormalize:
+		plain = p.Normalize(c.number)
+	}
+	r.Explain = nil
+	assert.Equal(t, r, plain)
+}
+
+// TestIssueCases are the cases listed in the issue.
+func TestIssueCases(t *testing.T) {
+	it := Config{LocalCountryCode: "+39", InternationalPrefix: "00", IncomingPrefix: "0"}
+	gb := Config{LocalCountryCode: "+44", InternalPatterns: []string{"2XXX"}}
+	usTapi := Config{LocalCountryCode: "+1", InternationalPrefix: "011", OutgoingPrefix: "9", TAPIIncludesPrefix: true}
+	usTapiOff := usTapi
+	usTapiOff.TAPIIncludesPrefix = false
+	us00 := Config{LocalCountryCode: "+1", InternationalPrefix: "00"}
+	it00 := Config{LocalCountryCode: "+39", InternationalPrefix: "00"}
+	gbOut := Config{LocalCountryCode: "+44", InternationalPrefix: "00", OutgoingPrefix: "9"}
+	us011 := Config{LocalCountryCode: "+1", InternationalPrefix: "011"}
+	closest := Config{InternalPatterns: []string{"1[3-5]XX", "15!"}, MatchMode: MatchClosest}
+	first := Config{InternalPatterns: []string{"1[3-5]XX", "15!"}}
+	cisco := Config{InternalPatterns: []string{"9+11"}}
+	for _, c := range []pcase{
+		{"IT incoming prefix before IDD", it, DirIn, "00612345678", "", KindExternal, "+390612345678", "0612345678", "", -1},
+		{"GB internal", gb, DirIn, "2001", "", KindInternal, "2001", "", "", 0},
+		{"US tapi on", usTapi, DirTAPI, "912025550123", "", KindExternal, "+12025550123", "-", "", -1},
+		{"US tapi off", usTapiOff, DirTAPI, "912025550123", "", KindUnknown, "912025550123", "-", "", -1},
+		{"US configured IDD wins", us00, DirIn, "0044 20 7946 0123", "", KindExternal, "+442079460123", "+442079460123", "", -1},
+		{"IT mobile not CC-stripped", it00, DirIn, "3931234567", "", KindExternal, "+393931234567", "3931234567", "", -1},
+		{"GB out foreign", gbOut, DirOut, "+390612345678", "", KindExternal, "+390612345678", "", "900390612345678", -1},
+		{"GB out national", gbOut, DirOut, "+442079460123", "", KindExternal, "+442079460123", "", "902079460123", -1},
+		{"US 11 digits", us011, DirIn, "12025550123", "", KindExternal, "+12025550123", "-", "", -1},
+		{"US 10 digits", us011, DirIn, "2025550123", "", KindExternal, "+12025550123", "-", "", -1},
+		{"US formatted", us011, DirIn, "+1-(202)-555 0123", "", KindExternal, "+12025550123", "2025550123", "", -1},
+		{"cisco 9+11 911", cisco, DirClassify, "911", "", KindInternal, "911", "", "", 0},
+		{"cisco 9+11 9911", cisco, DirClassify, "9911", "", KindInternal, "9911", "", "", 0},
+		{"cisco 9+11 999911", cisco, DirClassify, "999911", "", KindInternal, "999911", "", "", 0},
+		{"cisco 9+11 +911", cisco, DirClassify, "+911", "", KindExternal, "+911", "", "", -1},
+		{"first mode 1515", first, DirClassify, "1515", "", KindInternal, "1515", "", "", 0},
+		{"closest mode 1515", closest, DirClassify, "1515", "", KindInternal, "1515", "", "", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) { runCase(t, c) })
+	}
+}
+
+func TestCiscoLeadingPlusHint(t *testing.T) {
+	_, err := Compile(Config{InternalPatterns: []string{"+44!"}})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), `internal_patterns[0]: at byte 0:`)
+	require.Contains(t, err.Error(), `use \+`)
+}
