@@ -225,26 +225,27 @@ func fingerprint(c *x509.Certificate) string {
 	return b.String()
 }
 
-// String describes the pair without the key:
+// String describes the pair without the key (the printing methods have
+// value receivers so that a copied Pair is redacted too):
 // "certgen.Pair{CN=ias01 serial=… key=rsa2048 [REDACTED]}".
-func (p *Pair) String() string {
-	if p == nil {
-		return "certgen.Pair(nil)"
+func (p Pair) String() string {
+	if p.cert == nil {
+		return "certgen.Pair{}"
 	}
 	return fmt.Sprintf("certgen.Pair{CN=%s serial=%s not_after=%s key=%s %s}",
 		p.cert.Subject.CommonName, p.Serial(), p.cert.NotAfter.UTC().Format("2006-01-02T15:04:05Z"), p.KeyType(), "[REDACTED]")
 }
 
 // GoString makes %#v print String's form.
-func (p *Pair) GoString() string { return p.String() }
+func (p Pair) GoString() string { return p.String() }
 
 // Format makes every fmt verb print String's form, never the key.
-func (p *Pair) Format(f fmt.State, _ rune) { fmt.Fprint(f, p.String()) }
+func (p Pair) Format(f fmt.State, _ rune) { fmt.Fprint(f, p.String()) }
 
 // LogValue implements slog.LogValuer without the key.
-func (p *Pair) LogValue() slog.Value {
-	if p == nil {
-		return slog.StringValue("<nil>")
+func (p Pair) LogValue() slog.Value {
+	if p.cert == nil {
+		return slog.StringValue("certgen.Pair{}")
 	}
 	return slog.GroupValue(
 		slog.String("cn", p.cert.Subject.CommonName),
@@ -256,7 +257,10 @@ func (p *Pair) LogValue() slog.Value {
 
 // MarshalJSON writes the certificate's facts (the PEM certificate, CN,
 // serial, fingerprint, key type, validity), never the key.
-func (p *Pair) MarshalJSON() ([]byte, error) {
+func (p Pair) MarshalJSON() ([]byte, error) {
+	if p.cert == nil {
+		return []byte("null"), nil
+	}
 	return json.Marshal(struct {
 		Subject     string `json:"subject"`
 		Serial      string `json:"serial"`
