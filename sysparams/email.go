@@ -1,10 +1,15 @@
 package sysparams
 
 import (
+	"log/slog"
 	"net/mail"
 	"strings"
 
+	"golang.org/x/net/proxy"
+
 	"github.com/ucxkit/ucxkit/internal/fielderr"
+	"github.com/ucxkit/ucxkit/mailqueue/o365"
+	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
 )
 
 // Protocol selects how outgoing mail is sent.
@@ -16,17 +21,17 @@ const (
 	ProtocolO365 Protocol = "o365" // Office 365 with OAuth2 client credentials
 )
 
-// Security is the SMTP connection security mode.
-type Security string
+// Security is the SMTP connection security mode (smtpsend.Security).
+type Security = smtpsend.Security
 
 // SMTP security modes. The seed auto-detects "the safest first"; auto does
 // that: implicit TLS on port 465, else STARTTLS when offered, plain only
 // without authentication.
 const (
-	SecurityAuto     Security = "auto"
-	SecurityStartTLS Security = "starttls"
-	SecurityTLS      Security = "tls"
-	SecurityNone     Security = "none"
+	SecurityAuto     = smtpsend.SecurityAuto
+	SecurityStartTLS = smtpsend.SecurityStartTLS
+	SecurityTLS      = smtpsend.SecurityTLS
+	SecurityNone     = smtpsend.SecurityNone
 )
 
 // ProxyChoice selects which proxy of the proxy section carries mail.
@@ -37,25 +42,6 @@ const (
 	ProxyNone  ProxyChoice = "none"  // connect directly
 	ProxyHTTP  ProxyChoice = "http"  // HTTP CONNECT through proxy.http
 	ProxySOCKS ProxyChoice = "socks" // through proxy.socks
-)
-
-// O365Mode selects the Office 365 sending API.
-type O365Mode string
-
-// Office 365 modes. Graph is the default: EWS is being switched off in
-// Exchange Online and basic SMTP AUTH with it.
-const (
-	O365Graph O365Mode = "graph" // Microsoft Graph sendMail (application permission Mail.Send)
-	O365SMTP  O365Mode = "smtp"  // SMTP AUTH XOAUTH2 (SMTP.SendAsApp)
-	O365EWS   O365Mode = "ews"   // Exchange Web Services (full_access_as_app)
-)
-
-// O365 Cloud names; each fills the login, Graph and Exchange URLs together.
-const (
-	CloudGlobal   = "global"
-	CloudUSGov    = "usgov"
-	CloudUSGovDoD = "usgovdod"
-	CloudChina    = "china"
 )
 
 // Email is the seed's "Outgoing Email Parameters" section.
@@ -102,11 +88,12 @@ type O365 struct {
 	ClientSecret Secret `json:"client_secret"`
 	// Address is the dedicated sender mailbox. Mandatory with o365.
 	Address string `json:"address"`
-	// Mode is "graph" (default), "smtp" or "ews".
-	Mode O365Mode `json:"mode"`
-	// Cloud is "global" (default), "usgov", "usgovdod" or "china"; it sets
+	// Mode is "graph" (default: Microsoft Graph sendMail), "smtp" (SMTP
+	// AUTH XOAUTH2) or "ews" (Exchange Web Services, legacy).
+	Mode o365.Mode `json:"mode"`
+	// Cloud is "global" (default), "usgov", "usgov-dod" or "china"; it sets
 	// the default login, Graph and Exchange URLs.
-	Cloud string `json:"cloud"`
+	Cloud o365.Cloud `json:"cloud"`
 	// AuthURL overrides the login URL (seed variable
 	// IMAGICLE_OUTGOING_O365_AUTHENTICATION_URL, default
 	// https://login.microsoftonline.com). Empty means the cloud's default.
@@ -200,20 +187,24 @@ func (e Email) Validate() error {
 		l.Add("security", "none sends the password in clear; use auto, starttls or tls with use_auth")
 	}
 	l.Merge("o365", e.O365.validate(e.Enabled && e.Protocol == ProtocolO365))
-	return l.Err()
+	mine := l.Err()
+	if smtp {
+		// Reuse the SMTP sender's own checks for what is not covered above.
+		cfg := e.smtpConfig(nil, nil)
+		return mergeMissing(mine, "", cfg.Validate(), map[string]string{"host": "server"})
+	}
+	return mine
 }
 
 func (o O365) validate(required bool) error {
 	var l fielderr.List
 	switch o.Mode {
-	case O365Graph, O365SMTP, O365EWS:
+	case o365.ModeGraph, o365.ModeSMTP, o365.ModeEWS:
 	default:
 		l.Add("mode", "must be graph, smtp or ews, got %s", quote(string(o.Mode)))
 	}
-	switch o.Cloud {
-	case CloudGlobal, CloudUSGov, CloudUSGovDoD, CloudChina:
-	default:
-		l.Add("cloud", "must be global, usgov, usgovdod or china, got %s", quote(o.Cloud))
+	if _, ok := o365.EndpointsOf(o.Cloud); !ok || o.Cloud == "" {
+		l.Add("cloud", "must be global, usgov, usgov-dod or china, got %s", quote(string(o.Cloud)))
 	}
 	for _, f := range []struct{ name, v string }{{"client_id", o.ClientID}, {"tenant_id", o.TenantID}} {
 		switch {
@@ -243,7 +234,11 @@ func (o O365) validate(required bool) error {
 			}
 		}
 	}
-	return l.Err()
+	if !required {
+		return l.Err()
+	}
+	// Reuse the Office 365 sender's own checks (reserved tenants, ...).
+	return mergeMissing(l.Err(), "", o.config().Validate(), nil)
 }
 
 // isTokenChars reports whether s is made of the characters of a tenant name
@@ -273,4 +268,50 @@ func checkMailbox(s string) string {
 		return "must be an email address such as fax@example.com, got " + quote(s)
 	}
 	return ""
+}
+
+// smtpConfig returns the SMTP sender configuration of the section, dialing
+// through d (nil: direct).
+func (e Email) smtpConfig(d proxy.ContextDialer, log *slog.Logger) smtpsend.Config {
+	cfg := smtpsend.Config{
+		Host:     e.Server,
+		Port:     e.Port,
+		Security: e.Security,
+		From:     bareAddress(e.From),
+		Dialer:   d,
+		Logger:   log,
+	}
+	if e.UseAuth {
+		cfg.Username = e.Username
+		cfg.Password = e.Password
+	}
+	return cfg
+}
+
+// config returns the Office 365 sender configuration of the section.
+func (o O365) config() o365.Config {
+	return o365.Config{
+		TenantID:     o.TenantID,
+		ClientID:     o.ClientID,
+		ClientSecret: o.ClientSecret,
+		Sender:       bareAddress(o.Address),
+		Mode:         o.Mode,
+		Cloud:        o.Cloud,
+		AuthURL:      o.AuthURL,
+		ServerURL:    o.ServerURL,
+		GraphURL:     o.GraphURL,
+	}
+}
+
+// bareAddress returns the addr-spec of a mailbox ("Fax <fax@x.org>" →
+// "fax@x.org"), or s unchanged when it does not parse.
+func bareAddress(s string) string {
+	if s == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil {
+		return s
+	}
+	return a.Address
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/ucxkit/ucxkit/certgen"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
+	"github.com/ucxkit/ucxkit/mailqueue/o365"
+	"github.com/ucxkit/ucxkit/numplan"
 )
 
 // Section names: the JSON names of the sections of Params, in the order of
@@ -45,8 +47,9 @@ type Params struct {
 	Telephony Telephony `json:"telephony"`
 	// Email is the outgoing email section (SMTP or Office 365).
 	Email Email `json:"email"`
-	// NumberingPlan is the numbering plan configuration.
-	NumberingPlan NumberingPlan `json:"numbering_plan"`
+	// NumberingPlan is the numbering plan (numplan.Config; default
+	// use_defaults true).
+	NumberingPlan numplan.Config `json:"numbering_plan"`
 	// Authentication is the users authentication order and session
 	// settings.
 	Authentication Authentication `json:"authentication"`
@@ -74,9 +77,9 @@ func Defaults() *Params {
 			Port:     25,
 			Security: SecurityAuto,
 			Proxy:    ProxyNone,
-			O365:     O365{Mode: O365Graph, Cloud: CloudGlobal},
+			O365:     O365{Mode: o365.ModeGraph, Cloud: o365.CloudGlobal},
 		},
-		NumberingPlan: NumberingPlan{UseDefaults: true},
+		NumberingPlan: numplan.Config{UseDefaults: true},
 		Authentication: Authentication{
 			Order:             DefaultOrder,
 			RememberUser:      true,

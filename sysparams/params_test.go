@@ -83,8 +83,27 @@ func TestValidateSeedRules(t *testing.T) {
 			p.Email.O365.TenantID = "969d5b92-bc05-403f-b576-97201b665e65"
 			p.Email.O365.Address = "fax@example.onmicrosoft.com"
 		}, nil},
+		{"o365 reserved tenant (reused from o365)", func(p *Params) {
+			p.Email.Protocol = ProtocolO365
+			p.Email.O365.ClientID = "1cb8b5d2-8724-4f32-8152-a16a230b682b"
+			p.Email.O365.TenantID = "common"
+			p.Email.O365.Address = "fax@example.onmicrosoft.com"
+		}, []string{"email.o365.tenant_id: must be the directory ID or a verified domain"}},
+		{"smtp from display name ok", func(p *Params) { p.Email.From = "Zoë Müller <fax@example.com>" }, nil},
+		{"numbering plan pattern (reused from numplan)", func(p *Params) {
+			p.NumberingPlan.UseDefaults = false
+			p.NumberingPlan.InternalPatterns = []string{"2XXX", "+44!"}
+		}, []string{"numbering_plan.internal_patterns[1]:"}},
+		{"numbering plan ignored with use_defaults", func(p *Params) {
+			p.NumberingPlan.UseDefaults = true
+			p.NumberingPlan.InternalPatterns = []string{"+44!"}
+		}, nil},
+		{"numbering plan country code", func(p *Params) {
+			p.NumberingPlan.UseDefaults = false
+			p.NumberingPlan.LocalCountryCode = "+39 +44"
+		}, []string{"numbering_plan.local_country_code:"}},
 		{"o365 mode", func(p *Params) { p.Email.O365.Mode = "imap" }, []string{"email.o365.mode: must be graph, smtp or ews"}},
-		{"o365 cloud", func(p *Params) { p.Email.O365.Cloud = "mars" }, []string{"email.o365.cloud: must be global, usgov, usgovdod or china"}},
+		{"o365 cloud", func(p *Params) { p.Email.O365.Cloud = "mars" }, []string{"email.o365.cloud: must be global, usgov, usgov-dod or china"}},
 		{"o365 auth url https", func(p *Params) { p.Email.O365.AuthURL = "http://login.example.com" }, []string{"email.o365.auth_url: must start with https://"}},
 		{"o365 server url query", func(p *Params) { p.Email.O365.ServerURL = "https://outlook.example.com/?x=1" }, []string{"email.o365.server_url: must not contain a query"}},
 		{"o365 tenant chars", func(p *Params) { p.Email.O365.TenantID = "a b" }, []string{"email.o365.tenant_id: must be a GUID or name"}},

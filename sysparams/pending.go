@@ -43,21 +43,5 @@ func (p ProxySettings) Validate() error {
 	return l.Err()
 }
 
-// NumberingPlan is the seed's numbering plan.
-type NumberingPlan struct {
-	UseDefaults         bool     `json:"use_defaults"`
-	InternalPatterns    []string `json:"internal_patterns,omitempty"`
-	E164Dialing         bool     `json:"e164_dialing"`
-	LocalCountryCode    string   `json:"local_country_code"`
-	InternationalPrefix string   `json:"international_prefix"`
-	IncomingPrefix      string   `json:"incoming_prefix"`
-	OutgoingPrefix      string   `json:"outgoing_prefix"`
-	OutgoingSuffix      string   `json:"outgoing_suffix"`
-	TAPIIncludesPrefix  bool     `json:"tapi_includes_prefix"`
-}
-
-// Validate reports every problem.
-func (n NumberingPlan) Validate() error { return nil }
-
 func (p *Params) httpProxySet() bool  { return p.Proxy.HTTP != nil && p.Proxy.HTTP.Address != "" }
 func (p *Params) socksProxySet() bool { return p.Proxy.SOCKS != nil && p.Proxy.SOCKS.Address != "" }
