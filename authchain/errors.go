@@ -32,9 +32,9 @@ var (
 	// password.
 	ErrSSORequired = errors.New("authchain: single sign-on required")
 	// ErrNotConfigured means a method in the order, or a method a user
-	// needs, has no authenticator configured, or an authenticator's own
-	// settings (for example the AXL service account) are rejected by its
-	// server.
+	// needs, has no authenticator configured. (Settings that the server
+	// rejects, such as a wrong LDAP service account or AXL user, are
+	// ErrUnavailable with ReasonConfig.)
 	ErrNotConfigured = errors.New("authchain: authentication method not configured")
 
 	// ErrUserNotFound is returned by Directory.Lookup for an unknown login.
