@@ -1,6 +1,7 @@
 package certgen
 
 import (
+	"encoding/json"
 	"crypto/x509"
 	"fmt"
 	"math"
@@ -89,8 +90,21 @@ type Status struct {
 	NotAfter   time.Time `json:"not_after,omitzero"`
 	RenewAfter time.Time `json:"renew_after,omitzero"`
 	// DaysLeft is the number of whole days until NotAfter (negative once
-	// expired).
+	// expired). The JSON form omits it when there is no certificate.
 	DaysLeft int `json:"days_left"`
+}
+
+// MarshalJSON writes the tagged fields, leaving out days_left when the
+// status describes no certificate (State missing).
+func (s Status) MarshalJSON() ([]byte, error) {
+	type plain Status // without methods
+	if !s.NotAfter.IsZero() {
+		return json.Marshal(plain(s))
+	}
+	return json.Marshal(struct {
+		plain
+		DaysLeft *int `json:"days_left,omitempty"`
+	}{plain: plain(s)})
 }
 
 // Check reports the state of cert at now: expired or not yet valid,
