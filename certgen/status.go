@@ -1,8 +1,8 @@
 package certgen
 
 import (
-	"encoding/json"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net"
