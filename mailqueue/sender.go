@@ -34,6 +34,16 @@ type Sender interface {
 	Send(ctx context.Context, env Envelope, msg []byte) error
 }
 
+// IdleCloser is an optional Sender capability, like
+// http.Transport.CloseIdleConnections: CloseIdle closes the connections the
+// Sender keeps for reuse while leaving it usable (the next Send dials
+// again). The Queue calls it after Config.IdleClose without work; it calls
+// the terminal io.Closer Close only when the Sender is replaced or the
+// queue is closed.
+type IdleCloser interface {
+	CloseIdle() error
+}
+
 // SenderFunc adapts a function to the Sender interface.
 type SenderFunc func(ctx context.Context, env Envelope, msg []byte) error
 
