@@ -544,12 +544,16 @@ func (d connectDialer) DialContext(ctx context.Context, network, addr string) (n
 		c.Close()
 		return nil, fmt.Errorf("proxy: %s", resp.Status)
 	}
-	if br.Buffered() > 0 {
-		c.Close()
-		return nil, fmt.Errorf("proxy sent data early")
-	}
-	return c, nil
+	// The server's greeting may already sit in the buffer.
+	return &bufferedConn{Conn: c, r: br}, nil
 }
+
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // with runs fn with the fake's lock held, for reading or scripting its
 // state from the test goroutine.

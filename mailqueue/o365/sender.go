@@ -69,6 +69,15 @@ func isExchangeOnline(serverURL string) bool {
 	return false
 }
 
+// String describes the sender without credentials.
+func (s *Sender) String() string {
+	return fmt.Sprintf("o365.Sender{mode=%s sender=%s scope=%s}", s.cfg.Mode, s.cfg.Sender, s.tokens.scope)
+}
+
+// Format prints String for every verb, so no form of a Sender (%v, %+v,
+// %#v, ...) can reach the client secret or a cached token.
+func (s *Sender) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
+
 // Mode returns the sending mode in use.
 func (s *Sender) Mode() Mode { return s.cfg.Mode }
 

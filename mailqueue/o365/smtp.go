@@ -109,7 +109,7 @@ func (m *smtpMode) adapt(err error) error {
 			de.RetryAfter = throttleRetry
 		}
 		de.Hint = "Exchange Online throttling: at most 30 messages per minute and 3 connections per mailbox"
-	case de.Step == smtpsend.StepAuth && de.Class == mailqueue.ClassConfig && de.Enhanced != "5.7.139" && de.Enhanced != "5.7.30":
+	case de.Step == smtpsend.StepAuth && de.Code == 535 && de.Enhanced != "5.7.139" && de.Enhanced != "5.7.30":
 		de.Hint = hintSMTP
 	default:
 		return err
