@@ -2,6 +2,7 @@ package mailqueue
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -29,7 +30,8 @@ type Meta struct {
 	Attempts int `json:"attempts"`
 	// LastError is the message of the last failed attempt, free of secrets.
 	LastError string `json:"last_error,omitempty"`
-	// LastClass is the class of the last failed attempt.
+	// LastClass is the class of the last failed attempt; its JSON form
+	// appears whenever LastError is set.
 	LastClass Class `json:"last_class,omitempty"`
 	// PossibleDuplicate is set after an ambiguous attempt: the recipient may
 	// already have the message.
@@ -42,6 +44,22 @@ type Meta struct {
 	LeaseExpires time.Time `json:"lease_expires,omitzero"`
 	// Reason explains why a failed message was given up.
 	Reason string `json:"reason,omitempty"`
+}
+
+// MarshalJSON writes the fields with their JSON names; last_class is
+// written whenever last_error is, even for ClassTemporary (the zero Class),
+// so an operator reading the file sees why the message waits.
+func (m Meta) MarshalJSON() ([]byte, error) {
+	type plain Meta
+	var cls *Class
+	if m.LastError != "" {
+		c := m.LastClass
+		cls = &c
+	}
+	return json.Marshal(struct {
+		plain
+		LastClass *Class `json:"last_class,omitempty"`
+	}{plain(m), cls})
 }
 
 // Item is a message claimed by a runner: its metadata and its bytes.
