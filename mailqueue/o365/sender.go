@@ -24,8 +24,9 @@ type Sender struct {
 }
 
 var (
-	_ mailqueue.Sender = (*Sender)(nil)
-	_ io.Closer        = (*Sender)(nil)
+	_ mailqueue.Sender     = (*Sender)(nil)
+	_ io.Closer            = (*Sender)(nil)
+	_ mailqueue.IdleCloser = (*Sender)(nil)
 )
 
 // New validates cfg, fills its defaults and returns a Sender. It does no
@@ -131,6 +132,20 @@ func checkEnvelope(env mailqueue.Envelope) error {
 			return deliveryErr(mailqueue.ClassPermanent, "envelope", 0, "", 0,
 				fmt.Errorf("%w: to[%d] = %q", ErrBadRecipient, i, rcpt))
 		}
+	}
+	return nil
+}
+
+// CloseIdle closes the SMTP connections kept for reuse (SMTP mode, when
+// the SMTP sender supports it); the queue calls it when it goes idle.
+// Graph and EWS keep nothing but the HTTP client's pool, which belongs to
+// the host.
+func (s *Sender) CloseIdle() error {
+	if s.smtp == nil {
+		return nil
+	}
+	if ic, ok := any(s.smtp.smtp).(mailqueue.IdleCloser); ok {
+		return ic.CloseIdle()
 	}
 	return nil
 }
