@@ -223,7 +223,7 @@ type Config struct {
 }
 
 // Validate reports every problem of c, each naming its JSON field.
-func (c *Config) Validate() error {
+func (c Config) Validate() error {
 	_, err := c.normalize()
 	return err
 }

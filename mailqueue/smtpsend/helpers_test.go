@@ -12,7 +12,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
@@ -25,6 +27,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 
 	"github.com/ucxkit/ucxkit/mailqueue"
 	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
@@ -514,4 +517,13 @@ type redirectDialer struct{ to string }
 func (d redirectDialer) DialContext(ctx context.Context, network, _ string) (net.Conn, error) {
 	var nd net.Dialer
 	return nd.DialContext(ctx, network, d.to)
+}
+
+type oauthToken = oauth2.Token
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// pemCert returns the test CA certificate in PEM form.
+func pemCert(t testing.TB) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: certs(t).cert.Certificate[0]})
 }
