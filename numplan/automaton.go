@@ -61,7 +61,7 @@ func buildPDFA(expr string) (*pdfa, error) {
 			d.trans[s*nsym+sym] = next
 		}
 		if len(b.states) > MaxPatternStates {
-			return nil, fmt.Errorf("%w: one pattern needs more than %d automaton states", ErrTooComplex, MaxPatternStates)
+			return nil, complexError(fmt.Sprintf("the pattern needs more than %d automaton states", MaxPatternStates))
 		}
 	}
 	d.count()
@@ -225,7 +225,7 @@ func buildAutomaton(ps []*pdfa) (*automaton, error) {
 			return id, nil
 		}
 		if len(states) >= MaxStates {
-			return 0, fmt.Errorf("%w: the internal patterns need more than %d automaton states; use fewer open-ended wildcards (! ? +) or split the list", ErrTooComplex, MaxStates)
+			return 0, complexError(fmt.Sprintf("together they need more than %d automaton states; use fewer open-ended wildcards (! ? +)", MaxStates))
 		}
 		id := int32(len(states))
 		index[string(key)] = id
@@ -317,3 +317,10 @@ func (a *automaton) states() int {
 	}
 	return len(a.first)
 }
+
+// complexError is an ErrTooComplex with details, worded to follow a field
+// name.
+type complexError string
+
+func (e complexError) Error() string        { return "too complex: " + string(e) }
+func (e complexError) Is(target error) bool { return target == ErrTooComplex }

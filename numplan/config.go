@@ -138,10 +138,12 @@ func (c Config) Validate() error {
 		return nil
 	}
 	var l fielderr.List
+	dialectOK := true
 	switch c.PatternDialect {
 	case "", DialectCisco, DialectAsterisk, DialectRegex:
 	default:
-		l.Add("pattern_dialect", "must be cisco, asterisk or regex, got %q", c.PatternDialect)
+		dialectOK = false
+		l.Add("pattern_dialect", "must be cisco, asterisk or regex, got %q (the patterns are not checked)", c.PatternDialect)
 	}
 	switch c.MatchMode {
 	case "", MatchFirst, MatchClosest:
@@ -169,6 +171,9 @@ func (c Config) Validate() error {
 		dialect = DialectCisco
 	}
 	for i, p := range c.InternalPatterns {
+		if !dialectOK {
+			break
+		}
 		if _, err := translate(dialect, p); err != nil {
 			if pe, ok := err.(*PatternError); ok {
 				l.Add(fmt.Sprintf("internal_patterns[%d]", i), "%s", pe.problemText())
