@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -186,7 +187,13 @@ func classify(step string, err error) *mailqueue.DeliveryError {
 // ctxErr wraps err so that errors.Is(err, context.Canceled) (or
 // DeadlineExceeded) holds when ctx ended the attempt.
 func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if dl, ok := ctx.Deadline(); cerr == nil && ok && !time.Now().Before(dl) {
+		// The connection deadline (set to ctx's) fired a moment before
+		// the context's own timer.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w (%w)", cerr, err)
 	}
 	return err
