@@ -10,7 +10,10 @@ import (
 // Automaton limits.
 const (
 	// MaxPatternStates bounds the deterministic automaton of one pattern.
-	MaxPatternStates = 4096
+	MaxPatternStates = 2048
+	// maxProgInsts bounds the RE2 program of one pattern, so that building
+	// its automaton stays well under a second.
+	maxProgInsts = 512
 	// MaxStates bounds the combined automaton of all internal patterns
 	// (each state costs 68 bytes of transitions).
 	MaxStates = 250000
@@ -35,6 +38,9 @@ func buildPDFA(expr string) (*pdfa, error) {
 	prog, err := syntax.Compile(re.Simplify())
 	if err != nil {
 		return nil, err
+	}
+	if len(prog.Inst) > maxProgInsts {
+		return nil, complexError(fmt.Sprintf("the pattern compiles to %d instructions (limit %d)", len(prog.Inst), maxProgInsts))
 	}
 	b := &pdfaBuilder{prog: prog, index: map[string]int32{}, mark: make([]uint32, len(prog.Inst))}
 	d := &pdfa{}

@@ -175,9 +175,8 @@ func digitValue(r rune) int {
 // splitWrittenExtension splits "… ext. 123", "… ext 123" and "… x123"
 // (case-insensitive) when only digits follow the marker.
 func splitWrittenExtension(s string) (string, string) {
-	lower := strings.ToLower(s)
 	for _, marker := range []string{"ext.", "ext", "x"} {
-		i := strings.LastIndex(lower, marker)
+		i := lastIndexASCIIFold(s, marker)
 		if i <= 0 {
 			continue
 		}
@@ -188,4 +187,15 @@ func splitWrittenExtension(s string) (string, string) {
 		return strings.TrimSpace(s[:i]), rest
 	}
 	return s, ""
+}
+
+// lastIndexASCIIFold is strings.LastIndex ignoring ASCII case; byte
+// offsets stay those of s whatever its encoding.
+func lastIndexASCIIFold(s, marker string) int {
+	for i := len(s) - len(marker); i >= 0; i-- {
+		if strings.EqualFold(s[i:i+len(marker)], marker) {
+			return i
+		}
+	}
+	return -1
 }
