@@ -60,7 +60,7 @@ type issuedToken struct {
 // formats: the v2.0 token endpoint (client credentials), Graph sendMail
 // and users/{id}, and EWS CreateItem/GetFolder.
 type fakeMS struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	clock  *fakeClock
 	tenant string
@@ -69,6 +69,10 @@ type fakeMS struct {
 	sender string
 	// expiresIn is the token lifetime in seconds announced by the endpoint.
 	expiresIn int
+	// tokenDelay is added to every token answer (network distance).
+	tokenDelay time.Duration
+	// discard drops received messages instead of keeping them (benchmarks).
+	discard bool
 	// roles per scope resource put into the token's "roles" claim.
 	roles map[string][]string
 
@@ -99,7 +103,7 @@ const (
 	testSender = "fax@contoso.example"
 )
 
-func newFakeMS(t *testing.T, tlsServer bool) *fakeMS {
+func newFakeMS(t testing.TB, tlsServer bool) *fakeMS {
 	f := &fakeMS{
 		t: t, clock: newFakeClock(), tenant: testTenant, client: testClient, secret: testSecret,
 		sender: testSender, expiresIn: 3599, tokens: map[string]issuedToken{},
@@ -155,6 +159,9 @@ func aadError(code, desc string, codes ...int) map[string]any {
 func (f *fakeMS) token(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.tokenDelay > 0 {
+		time.Sleep(f.tokenDelay)
+	}
 	f.tokenCalls++
 	if r.Method != http.MethodPost {
 		f.writeJSON(w, 405, aadError("invalid_request", "AADSTS900561: The endpoint only accepts POST requests.", 900561))
@@ -307,7 +314,9 @@ func (f *fakeMS) graph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.mu.Lock()
-		f.graphMsgs = append(f.graphMsgs, msg)
+		if !f.discard {
+			f.graphMsgs = append(f.graphMsgs, msg)
+		}
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
 	default:
