@@ -209,3 +209,16 @@ func TestVerifyAndTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestFixtures parses pairs written by the CLI and keys converted by
+// openssl to the legacy forms.
+func TestFixtures(t *testing.T) {
+	for _, fx := range fixtures(t) {
+		t.Run(fx.name, func(t *testing.T) {
+			p, err := ParsePair(fx.cert, fx.key)
+			require.NoError(t, err)
+			assert.Equal(t, "fixture-"+map[bool]string{true: "ec", false: "rsa"}[p.KeyType() == KeyECDSAP256], p.Certificate().Subject.CommonName)
+			assert.Contains(t, []KeyType{KeyRSA2048, KeyECDSAP256}, p.KeyType())
+		})
+	}
+}

@@ -318,20 +318,26 @@ func failedStatus(l loaded, opts Options, err error) Status {
 // tidy completes the recovery of an interrupted Save, removes orphans and
 // fixes the key's mode.
 func tidy(dir string, l loaded, log *slog.Logger) error {
+	changed := false
 	backupPath := filepath.Join(dir, BackupCertFile)
 	if l.fromBackup {
 		if err := os.Rename(backupPath, filepath.Join(dir, CertFile)); err != nil {
 			return fmt.Errorf("certgen: restore old certificate: %w", err)
 		}
+		changed = true
 		log.Warn("certgen: an interrupted save was rolled back to the previous pair", "dir", dir, "pair", l.pair)
 	} else if err := os.Remove(backupPath); err == nil {
+		changed = true
 		log.Info("certgen: removed a stale backup certificate", "path", backupPath)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("certgen: %w", err)
 	}
-	if removed, err := removeOrphans(dir); err != nil {
+	removed, err := removeOrphans(dir)
+	if err != nil {
 		return err
-	} else if removed {
+	}
+	if removed {
+		changed = true
 		log.Info("certgen: removed temporary files of an interrupted save", "dir", dir)
 	}
 	keyPath := filepath.Join(dir, KeyFile)
@@ -339,7 +345,11 @@ func tidy(dir string, l loaded, log *slog.Logger) error {
 		if err := os.Chmod(keyPath, 0o600); err != nil {
 			return fmt.Errorf("certgen: %w", err)
 		}
+		changed = true
 		log.Warn("certgen: private key was readable by others; set its mode to 0600", "path", keyPath, "was", fi.Mode().Perm().String())
+	}
+	if !changed {
+		return nil
 	}
 	return syncDir(dir)
 }
