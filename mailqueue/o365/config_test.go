@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,4 +151,28 @@ func TestSecretNeverPrinted(t *testing.T) {
 	assert.NotEmpty(t, logBuf.String())
 	assert.NotContains(t, logBuf.String(), "Qx8~s3cr3t")
 	assert.NotContains(t, logBuf.String(), "eyJ", "no token in logs")
+}
+
+func TestEWSRetirementWarning(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		now    time.Time
+		server string
+		warn   bool
+	}{
+		{"before October 2026", time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC), "", false},
+		{"after, Exchange Online", time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), "", true},
+		{"after, on-premises", time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC), "https://mail.contoso.example", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			c := validConfig()
+			c.Mode, c.ServerURL = ModeEWS, tc.server
+			c.Now = func() time.Time { return tc.now }
+			c.Logger = slog.New(slog.NewTextHandler(&buf, nil))
+			_, err := New(c)
+			require.NoError(t, err)
+			assert.Equal(t, tc.warn, strings.Contains(buf.String(), "disables EWS"), buf.String())
+		})
+	}
 }

@@ -42,11 +42,10 @@ type tokenSource struct {
 	log    *slog.Logger
 	secret string
 
-	lock      chan struct{} // one holder at a time; guards tok, expiry, refreshAt, fetches
+	lock      chan struct{} // one holder at a time; guards tok, expiry, refreshAt
 	tok       string
 	expiry    time.Time
 	refreshAt time.Time
-	fetches   int
 }
 
 func newTokenSource(r resolved, scope string) *tokenSource {
@@ -106,7 +105,6 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 	s.tok = t.AccessToken
 	s.expiry = now.Add(lifetime)
 	s.refreshAt = s.expiry.Add(-skew)
-	s.fetches++
 	s.log.LogAttrs(ctx, slog.LevelDebug, "o365: token fetched",
 		slog.String("scope", s.scope), slog.Duration("lifetime", lifetime), slog.Time("refresh_at", s.refreshAt))
 	return s.tok, nil
@@ -133,13 +131,6 @@ func (s *tokenSource) dropCurrent() {
 		s.tok = ""
 		s.log.Info("o365: service rejected the cached token; fetching a new one", slog.String("scope", s.scope))
 	}
-}
-
-// Fetches returns how many tokens were fetched so far.
-func (s *tokenSource) Fetches() int {
-	s.lock <- struct{}{}
-	defer s.release()
-	return s.fetches
 }
 
 // tokenLifetime reads expires_in from the raw response (so the injected
