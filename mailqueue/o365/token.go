@@ -101,7 +101,8 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 	}
 	lifetime := tokenLifetime(t)
 	skew := min(maxSkew, lifetime/4)
-	now = s.now()
+	// The lifetime counts from when the service issued the token, which
+	// is after now: expiry is judged early by the round trip, never late.
 	s.tok = t.AccessToken
 	s.expiry = now.Add(lifetime)
 	s.refreshAt = s.expiry.Add(-skew)
