@@ -122,6 +122,8 @@ type AuthError struct {
 	Kind error
 	// Cause is the underlying error, or nil.
 	Cause error
+
+	bindSent bool // the password reached the server (no retry)
 }
 
 // Error returns "authchain: <method>: <kind> (<reason>): <cause>".

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -181,10 +182,11 @@ type LDAPAuthenticator struct {
 	filter  string
 	attr    string
 
+	max int // idle connections kept per pool kind; 0 disables pooling
+
 	mu     sync.Mutex // guards idle and closed
-	idle   []*ldapConn
+	idle   [2][]*ldapConn
 	closed bool
-	max    int
 }
 
 var _ Authenticator = (*LDAPAuthenticator)(nil)
@@ -192,10 +194,10 @@ var _ Authenticator = (*LDAPAuthenticator)(nil)
 // ldapConn is a pooled connection and who it is bound as.
 type ldapConn struct {
 	c        *ldap.Conn
-	raw      net.Conn
 	asSvc    bool // bound as the service account (or anonymous search)
+	kind     int  // poolSearch or poolBind
+	reused   bool // taken from the pool rather than dialed
 	lastUsed time.Time
-	reused   bool
 }
 
 // NewLDAPAuthenticator validates cfg, loads CAFile and returns an
@@ -260,10 +262,12 @@ func NewLDAPAuthenticator(cfg LDAPConfig) (*LDAPAuthenticator, error) {
 func (a *LDAPAuthenticator) Close() error {
 	a.mu.Lock()
 	idle := a.idle
-	a.idle, a.closed = nil, true
+	a.idle, a.closed = [2][]*ldapConn{}, true
 	a.mu.Unlock()
-	for _, c := range idle {
-		c.c.Close()
+	for _, list := range idle {
+		for _, c := range list {
+			c.c.Close()
+		}
 	}
 	return nil
 }
@@ -282,6 +286,11 @@ func (a *LDAPAuthenticator) log(ctx context.Context, level slog.Level, msg strin
 
 // Authenticate implements Authenticator for user.LDAPUsername. An empty
 // password is refused before any connection is made.
+//
+// With pooling, the search runs on a connection that stays bound as the
+// service account and the user bind on another one, so a pooled login
+// costs two round trips and never has to re-bind; without pooling, one
+// connection does everything and is closed.
 func (a *LDAPAuthenticator) Authenticate(ctx context.Context, user User, password string) error {
 	if password == "" {
 		return denied(MethodLDAP, ReasonEmptyPassword, nil)
@@ -292,81 +301,139 @@ func (a *LDAPAuthenticator) Authenticate(ctx context.Context, user User, passwor
 	if err := ctx.Err(); err != nil {
 		return unavailable(MethodLDAP, ReasonTimeout, err)
 	}
-	for attempt := 0; ; attempt++ {
-		lc, err := a.get(ctx)
+	if a.max == 0 {
+		lc, err := a.dial(ctx)
 		if err != nil {
 			return err
 		}
-		retry, err := a.authenticateOn(ctx, lc, user.LDAPUsername, password)
-		if retry && lc.reused && attempt == 0 {
-			// A pooled connection the server closed while idle: one fresh try.
+		defer lc.c.Close()
+		return a.authenticateOn(ctx, lc, lc, user.LDAPUsername, password)
+	}
+	for attempt := 0; ; attempt++ {
+		svc, err := a.serviceConn(ctx)
+		if err != nil {
+			return err
+		}
+		bind, err := a.get(ctx, poolBind)
+		if err != nil {
+			a.release(svc, false)
+			return err
+		}
+		reused := svc.reused || bind.reused
+		err = a.authenticateOn(ctx, svc, bind, user.LDAPUsername, password)
+		var ae *AuthError
+		if attempt == 0 && reused && errors.As(err, &ae) && ae.Reason == ReasonUnreachable && !ae.bindSent && ctx.Err() == nil {
+			// A pooled connection the server closed while idle; the
+			// password was not sent yet, so one retry on fresh
+			// connections is safe.
 			continue
 		}
 		return err
 	}
 }
 
-// authenticateOn runs search-then-bind on lc and returns lc to the pool
-// when it is healthy. retry reports a network failure before the user bind
-// was sent, which is safe to repeat on a new connection.
-func (a *LDAPAuthenticator) authenticateOn(ctx context.Context, lc *ldapConn, username, password string) (retry bool, err error) {
-	healthy := false
-	defer func() {
-		if healthy {
-			a.put(lc)
-		} else {
-			lc.c.Close()
-		}
-	}()
+// serviceConn returns a connection bound as the service account. A pooled
+// connection that fails the cheap re-check is replaced once by a new one.
+func (a *LDAPAuthenticator) serviceConn(ctx context.Context) (*ldapConn, error) {
+	lc, err := a.get(ctx, poolSearch)
+	if err != nil {
+		return nil, err
+	}
+	if lc.asSvc {
+		return lc, nil
+	}
+	lc.c.SetTimeout(a.opTimeout(ctx))
 	stop := context.AfterFunc(ctx, func() { lc.c.Close() })
 	defer stop()
-	lc.c.SetTimeout(a.opTimeout(ctx))
+	if err := a.bindService(lc); err != nil {
+		cerr := a.classifyOn(ctx, lc, err, true)
+		lc.c.Close()
+		return nil, cerr
+	}
+	return lc, nil
+}
 
-	if !lc.asSvc {
-		if err := a.bindService(lc); err != nil {
-			return isNetwork(err), a.classify(ctx, err, true)
+// release returns lc to its pool when healthy, else closes it. With
+// pooling off, the caller closes the single connection.
+func (a *LDAPAuthenticator) release(lc *ldapConn, healthy bool) {
+	if a.max == 0 {
+		return
+	}
+	if healthy {
+		a.put(lc)
+		return
+	}
+	lc.c.Close()
+}
+
+// authenticateOn runs search-then-bind: the search (and group check) on
+// svc, the user bind on bind (the same connection when pooling is off).
+func (a *LDAPAuthenticator) authenticateOn(ctx context.Context, svc, bind *ldapConn, username, password string) (retErr error) {
+	svcOK, bindOK, sent := false, false, false
+	defer func() {
+		if ae, ok := retErr.(*AuthError); ok && sent {
+			ae.bindSent = true
+		}
+		if svc != bind {
+			a.release(svc, svcOK)
+			a.release(bind, bindOK)
+		} else {
+			a.release(svc, svcOK && bindOK)
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() { svc.c.Close(); bind.c.Close() })
+	defer stop()
+	t := a.opTimeout(ctx)
+	svc.c.SetTimeout(t)
+	bind.c.SetTimeout(t)
+
+	if !svc.asSvc {
+		if err := a.bindService(svc); err != nil {
+			return a.classifyOn(ctx, svc, err, true)
 		}
 	}
-	res, err := lc.c.Search(ldap.NewSearchRequest(a.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+	res, err := svc.c.Search(ldap.NewSearchRequest(a.cfg.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
 		2, int(a.timeout/time.Second), false, a.UserFilter(username), []string{"1.1"}, nil))
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
-		return isNetwork(err), a.classify(ctx, err, false)
+		return a.classifyOn(ctx, svc, err, false)
 	}
+	svcOK, bindOK = true, true
 	switch {
 	case res == nil || len(res.Entries) == 0:
-		healthy = true
-		return false, denied(MethodLDAP, ReasonInvalidCredentials, nil)
+		return denied(MethodLDAP, ReasonInvalidCredentials, nil)
 	case len(res.Entries) > 1:
-		healthy = true
-		return false, denied(MethodLDAP, ReasonAmbiguousUser, fmt.Errorf("%d entries match %s", len(res.Entries), a.attr))
+		return denied(MethodLDAP, ReasonAmbiguousUser, fmt.Errorf("%d entries match %s", len(res.Entries), a.attr))
 	}
 	dn := res.Entries[0].DN
-	lc.asSvc = false
-	if err := lc.c.Bind(dn, password); err != nil {
+	bind.asSvc = false
+	sent = true
+	if err := bind.c.Bind(dn, password); err != nil {
 		if ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidCredentials) {
-			healthy = true
-			return false, denied(MethodLDAP, adReason(err), ldapCause(err))
+			return denied(MethodLDAP, adReason(err), ldapCause(err))
 		}
-		return false, a.classify(ctx, err, false)
+		bindOK = false
+		return a.classifyOn(ctx, bind, err, false)
 	}
-	if a.cfg.RequiredGroup != "" {
-		if err := a.bindService(lc); err != nil {
-			return false, a.classify(ctx, err, true)
-		}
-		filter := "(|(member=" + ldap.EscapeFilter(dn) + ")(uniqueMember=" + ldap.EscapeFilter(dn) + "))"
-		g, err := lc.c.Search(ldap.NewSearchRequest(a.cfg.RequiredGroup, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
-			1, int(a.timeout/time.Second), false, filter, []string{"1.1"}, nil))
-		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
-			return false, a.classify(ctx, err, false)
-		}
-		healthy = true
-		if g == nil || len(g.Entries) == 0 {
-			return false, denied(MethodLDAP, ReasonNotInGroup, nil)
-		}
-		return false, nil
+	if a.cfg.RequiredGroup == "" {
+		return nil
 	}
-	healthy = true
-	return false, nil
+	if !svc.asSvc {
+		if err := a.bindService(svc); err != nil {
+			svcOK = false
+			return a.classifyOn(ctx, svc, err, true)
+		}
+	}
+	filter := "(|(member=" + ldap.EscapeFilter(dn) + ")(uniqueMember=" + ldap.EscapeFilter(dn) + "))"
+	g, err := svc.c.Search(ldap.NewSearchRequest(a.cfg.RequiredGroup, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+		1, int(a.timeout/time.Second), false, filter, []string{"1.1"}, nil))
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+		svcOK = false
+		return a.classifyOn(ctx, svc, err, false)
+	}
+	if g == nil || len(g.Entries) == 0 {
+		return denied(MethodLDAP, ReasonNotInGroup, nil)
+	}
+	return nil
 }
 
 func (a *LDAPAuthenticator) bindService(lc *ldapConn) error {
@@ -392,13 +459,21 @@ func (a *LDAPAuthenticator) opTimeout(ctx context.Context) time.Duration {
 	return t
 }
 
-// get returns a pooled connection or dials a new one.
-func (a *LDAPAuthenticator) get(ctx context.Context) (*ldapConn, error) {
+// Pool kinds: connections kept bound as the service account for searches,
+// and connections used for user binds.
+const (
+	poolSearch = 0
+	poolBind   = 1
+)
+
+// get returns a pooled connection of kind or dials a new one.
+func (a *LDAPAuthenticator) get(ctx context.Context, kind int) (*ldapConn, error) {
 	now := time.Now()
 	a.mu.Lock()
-	for len(a.idle) > 0 {
-		lc := a.idle[len(a.idle)-1]
-		a.idle = a.idle[:len(a.idle)-1]
+	idle := &a.idle[kind]
+	for len(*idle) > 0 {
+		lc := (*idle)[len(*idle)-1]
+		*idle = (*idle)[:len(*idle)-1]
 		if lc.c.IsClosing() || now.Sub(lc.lastUsed) > ldapIdleLifetime {
 			lc.c.Close()
 			continue
@@ -408,15 +483,21 @@ func (a *LDAPAuthenticator) get(ctx context.Context) (*ldapConn, error) {
 		return lc, nil
 	}
 	a.mu.Unlock()
-	return a.dial(ctx)
+	lc, err := a.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	lc.kind = kind
+	return lc, nil
 }
 
 func (a *LDAPAuthenticator) put(lc *ldapConn) {
 	lc.lastUsed = time.Now()
 	lc.reused = false
 	a.mu.Lock()
-	if !a.closed && len(a.idle) < a.max && !lc.c.IsClosing() {
-		a.idle = append(a.idle, lc)
+	idle := &a.idle[lc.kind]
+	if !a.closed && len(*idle) < a.max && !lc.c.IsClosing() {
+		*idle = append(*idle, lc)
 		a.mu.Unlock()
 		return
 	}
@@ -464,7 +545,7 @@ func (a *LDAPAuthenticator) dial(ctx context.Context) (*ldapConn, error) {
 		}
 	}
 	_ = raw.SetDeadline(time.Time{})
-	return &ldapConn{c: c, raw: raw}, nil
+	return &ldapConn{c: c}, nil
 }
 
 // tlsErr marks a StartTLS failure, which go-ldap reports as text only.
@@ -473,13 +554,15 @@ type tlsErr struct{ err error }
 func (e tlsErr) Error() string { return e.err.Error() }
 func (e tlsErr) Unwrap() error { return e.err }
 
-func isNetwork(err error) bool {
-	return ldap.IsErrorWithCode(err, ldap.ErrorNetwork)
-}
-
 // classify maps a failure that is not a verdict on the user's password.
 // service marks a service-account bind.
 func (a *LDAPAuthenticator) classify(ctx context.Context, err error, service bool) error {
+	return a.classifyOn(ctx, nil, err, service)
+}
+
+// classifyOn is classify for a failure on lc: a connection that is closing
+// after the failure was lost (go-ldap reports that as text only).
+func (a *LDAPAuthenticator) classifyOn(ctx context.Context, lc *ldapConn, err error, service bool) error {
 	if ctx.Err() != nil {
 		return unavailable(MethodLDAP, ReasonTimeout, fmt.Errorf("%w (%v)", ctx.Err(), err))
 	}
@@ -507,6 +590,8 @@ func (a *LDAPAuthenticator) classify(ctx context.Context, err error, service boo
 		return unavailable(MethodLDAP, ReasonTLS, err)
 	case errors.As(err, &ne) && ne.Timeout(), errors.Is(err, context.DeadlineExceeded):
 		return unavailable(MethodLDAP, ReasonTimeout, err)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+		return unavailable(MethodLDAP, ReasonUnreachable, ldapCause(err))
 	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
 		if strings.Contains(err.Error(), "timed out") {
 			return unavailable(MethodLDAP, ReasonTimeout, ldapCause(err))
@@ -514,6 +599,8 @@ func (a *LDAPAuthenticator) classify(ctx context.Context, err error, service boo
 		return unavailable(MethodLDAP, ReasonUnreachable, ldapCause(err))
 	case errors.As(err, &ne):
 		return unavailable(MethodLDAP, ReasonUnreachable, err)
+	case lc != nil && lc.c.IsClosing():
+		return unavailable(MethodLDAP, ReasonUnreachable, ldapCause(err))
 	default:
 		return unavailable(MethodLDAP, ReasonServerError, ldapCause(err))
 	}

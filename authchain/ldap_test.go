@@ -67,7 +67,7 @@ func TestLDAPAuthenticate(t *testing.T) {
 			ctx := context.Background()
 
 			require.NoError(t, a.Authenticate(ctx, User{LDAPUsername: "jdoe"}, "john-pw"))
-			require.Equal(t, []string{tSvcDN, tJohnDN, tSvcDN}, srv.Binds(), "service bind, user bind, service bind for the group check")
+			require.Equal(t, []string{tSvcDN, tJohnDN}, srv.Binds(), "service bind on the search connection, user bind on the bind connection")
 			require.Equal(t, []string{"(&(|(objectClass=user)(objectClass=person))(sAMAccountName=jdoe))", "(|(member=" + tJohnDN + ")(uniqueMember=" + tJohnDN + "))"}, srv.Filters())
 
 			cases := []struct {
@@ -95,7 +95,9 @@ func TestLDAPAuthenticate(t *testing.T) {
 				require.NotContains(t, f, "(uid=*)", "the injected filter never reaches the server")
 			}
 			require.Contains(t, srv.Filters(), `(&(|(objectClass=user)(objectClass=person))(sAMAccountName=\2a\29\28uid=\2a))`)
-			require.LessOrEqual(t, srv.Conns(), 1, "one pooled connection serves sequential logins")
+			require.Equal(t, 2, srv.Conns(), "one search and one bind connection serve sequential logins")
+			require.Equal(t, []string{tSvcDN, tJohnDN}, srv.Binds()[:2], "the search connection is never re-bound")
+			require.NotContains(t, srv.Binds()[2:], tSvcDN)
 		})
 	}
 }
@@ -191,7 +193,7 @@ func TestLDAPPool(t *testing.T) {
 	for _, c := range []struct {
 		pool  int
 		conns int
-	}{{0, 1}, {-1, 5}} {
+	}{{0, 2}, {-1, 5}} {
 		srv := newTestLDAP(t, pki, false, testEntries()...)
 		cfg := testLDAPConfig(srv, pki)
 		cfg.PoolSize = c.pool
@@ -201,6 +203,17 @@ func TestLDAPPool(t *testing.T) {
 		}
 		require.Equal(t, c.conns, srv.Conns(), "pool_size %d", c.pool)
 	}
+}
+
+func TestLDAPStalePooledConnection(t *testing.T) {
+	pki := newTestPKI(t)
+	srv := newTestLDAP(t, pki, false, testEntries()...)
+	a := newLDAPAuth(t, testLDAPConfig(srv, pki))
+	ctx := context.Background()
+	require.NoError(t, a.Authenticate(ctx, User{LDAPUsername: "jdoe"}, "john-pw"))
+	srv.dropAll()
+	require.NoError(t, a.Authenticate(ctx, User{LDAPUsername: "jdoe"}, "john-pw"), "connections closed by the server are replaced")
+	require.Equal(t, 4, srv.Conns())
 }
 
 func TestADReasons(t *testing.T) {

@@ -41,6 +41,7 @@ type testLDAP struct {
 	binds    []string // DNs of bind requests, in order
 	filters  []string // decompiled search filters
 	conns    int
+	open     []net.Conn
 	startTLS int
 	// bindDelay delays every bind response (timeout tests).
 	bindDelay time.Duration
@@ -129,6 +130,17 @@ func (s *testLDAP) Conns() int {
 	return s.conns
 }
 
+// dropAll closes every accepted connection, as a server's idle timeout
+// does.
+func (s *testLDAP) dropAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.open {
+		c.Close()
+	}
+	s.open = nil
+}
+
 func (s *testLDAP) serve() {
 	for {
 		c, err := s.ln.Accept()
@@ -137,6 +149,7 @@ func (s *testLDAP) serve() {
 		}
 		s.mu.Lock()
 		s.conns++
+		s.open = append(s.open, c)
 		s.mu.Unlock()
 		go s.handle(c)
 	}
