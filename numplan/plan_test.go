@@ -1,7 +1,6 @@
 package numplan
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -127,17 +126,6 @@ func TestNumberErrors(t *testing.T) {
 	assert.Error(t, r.Err)
 }
 
-func TestResultJSON(t *testing.T) {
-	r := Result{Input: "2001", Direction: DirIn, Kind: KindInternal, Key: "2001", Rule: 0}
-	b, err := json.Marshal(r)
-	require.NoError(t, err)
-	assert.Equal(t, `{"input":"2001","direction":"in","kind":"internal","key":"2001","rule":0}`, string(b))
-	r = Result{Input: "x<", Direction: DirOut, Rule: -1, Err: ErrNothingToDial, Explain: []Step{{Step: "sanitize", Note: "n"}}}
-	b, err = json.Marshal(r)
-	require.NoError(t, err)
-	assert.Equal(t, `{"input":"x\u003c","direction":"out","explain":[{"step":"sanitize","note":"n"}],"error":"numplan: nothing to dial"}`, string(b))
-}
-
 func TestExplainTrace(t *testing.T) {
 	p, err := Compile(Config{LocalCountryCode: "+39", InternationalPrefix: "00", IncomingPrefix: "0"})
 	require.NoError(t, err)
@@ -160,7 +148,7 @@ func TestNormalizeIdempotent(t *testing.T) {
 	for _, cfg := range plans {
 		p, err := Compile(cfg)
 		require.NoError(t, err)
-		for i := 0; i < 3000; i++ {
+		for i := 0; i < 700; i++ {
 			x := prefixes[rng.IntN(len(prefixes))]
 			for n := rng.IntN(13); n > 0; n-- {
 				x += string(rune('0' + rng.IntN(10)))
@@ -178,26 +166,6 @@ func TestNormalizeIdempotent(t *testing.T) {
 			require.Equal(t, r1.Kind, r2.Kind, "plan %+v input %q", cfg, x)
 		}
 	}
-}
-
-func TestCache(t *testing.T) {
-	p, err := CompileWith(cfgGB, Options{CacheSize: 4})
-	require.NoError(t, err)
-	plain, err := Compile(cfgGB)
-	require.NoError(t, err)
-	for i := 0; i < 3; i++ {
-		for _, n := range []string{"020 7946 0123", "2001", "0044 20 7946 0124", "07700 900123", "anonymous", "12e"} {
-			assert.Equal(t, plain.In(n), p.In(n))
-			assert.Equal(t, plain.TAPI(n), p.TAPI(n))
-			assert.Equal(t, plain.Normalize(n), p.Normalize(n))
-			assert.Equal(t, plain.Out(n, "2001"), p.Out(n, "2001"))
-			assert.Equal(t, plain.Out(n, ""), p.Out(n, ""))
-			assert.LessOrEqual(t, p.cache.len(), 4)
-		}
-	}
-	// The primary extension is part of the key.
-	assert.Equal(t, "9012345", p.Out("012345", "").Dial)
-	assert.Equal(t, "012345", p.Out("012345", "012345").Dial)
 }
 
 func TestConcurrentUse(t *testing.T) {
