@@ -133,6 +133,9 @@ func (c Config) Effective() Config {
 // Validate reports every problem of the configuration, joined, each a
 // *FieldError naming the JSON field ("internal_patterns[2]: at byte 0:
 // ..."). With UseDefaults set the other fields are ignored and not checked.
+// Validate checks each pattern's syntax; only Compile builds the combined
+// automaton, so Compile can still fail with ErrTooComplex for a pattern set
+// that needs more than MaxStates states.
 func (c Config) Validate() error {
 	if c.UseDefaults {
 		return nil

@@ -16,6 +16,9 @@ type Options struct {
 	// results (caller IDs repeat). Zero means no cache. The cache keeps
 	// between CacheSize/2 and CacheSize entries of the most recent inputs.
 	CacheSize int
+	// Explain makes every result carry its explain trace, as Plan.Explain
+	// does (and bypasses the cache). Off, only Explain traces.
+	Explain bool
 	// Logger receives a debug record per compilation and a warning per
 	// lint finding. Nil means silent.
 	Logger *slog.Logger
@@ -38,6 +41,7 @@ type Plan struct {
 	outIDD  string // prefix used to dial abroad: configured or the region's own
 	lint    []Finding
 	cache   *cache
+	explain bool
 	log     *slog.Logger
 	statesN int
 }
@@ -62,6 +66,7 @@ func CompileWith(cfg Config, opts Options) (*Plan, error) {
 		closest:  eff.MatchMode == MatchClosest,
 		idd:      eff.InternationalPrefix,
 		log:      opts.Logger,
+		explain:  opts.Explain,
 	}
 	p.cc, _ = parseCountryCode(eff.LocalCountryCode)
 	if p.cc != "" {
@@ -171,6 +176,9 @@ func (p *Plan) Key(number string) string { return p.Normalize(number).Key }
 // international prefix, country code and national significant number;
 // then the outgoing prefix and suffix are added.
 func (p *Plan) Out(number, primary string) Result {
+	if p.explain {
+		return p.Explain(DirOut, number, primary)
+	}
 	if p.cache == nil {
 		return p.out(number, primary, nil)
 	}
@@ -186,7 +194,12 @@ func (p *Plan) Out(number, primary string) Result {
 // Classify runs the internal-pattern check only: kind internal with the
 // rule, service for an emergency number, anonymous, or external (needs
 // the PSTN access code). For clean input it does not allocate.
-func (p *Plan) Classify(number string) Result { return p.classify(number, nil) }
+func (p *Plan) Classify(number string) Result {
+	if p.explain {
+		return p.Explain(DirClassify, number, "")
+	}
+	return p.classify(number, nil)
+}
 
 // Explain runs the operation named by dir with an explain trace in
 // Result.Explain (the "test rules" tool). primary is used by DirOut only.
@@ -214,6 +227,9 @@ func (p *Plan) Explain(dir Direction, number, primary string) Result {
 func (p *Plan) Lint() []Finding { return append([]Finding(nil), p.lint...) }
 
 func (p *Plan) run(dir Direction, number, primary string) Result {
+	if p.explain {
+		return p.Explain(dir, number, primary)
+	}
 	if p.cache == nil {
 		return p.key(dir, number, nil)
 	}

@@ -202,3 +202,11 @@ func TestClassifyDoesNotAllocate(t *testing.T) {
 	})
 	assert.Zero(t, n)
 }
+
+func TestOptionsExplain(t *testing.T) {
+	p, err := CompileWith(cfgGB, Options{Explain: true, CacheSize: 8})
+	require.NoError(t, err)
+	for _, r := range []Result{p.In("020 7946 0123"), p.TAPI("2001"), p.Out("2001", ""), p.Classify("2001"), p.Normalize("+1 202 555 0123")} {
+		assert.NotEmpty(t, r.Explain, r.Direction)
+	}
+}
