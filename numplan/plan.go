@@ -315,6 +315,7 @@ func (p *Plan) emergency(r *Result, s string, tr *trace) bool {
 		return false
 	}
 	if !phonenumbers.IsEmergencyNumber(s, p.region) {
+		tr.add("service", s, "not an emergency number in "+p.region)
 		return false
 	}
 	r.Kind, r.Key = KindService, s
@@ -392,10 +393,11 @@ func (p *Plan) stripIncoming(s string, tr *trace) string {
 // replaceIDD turns the configured international prefix into "+". A country
 // code never starts with 0, so "IDD 0..." is left alone.
 func (p *Plan) replaceIDD(s string, tr *trace) string {
-	if p.idd == "" || !strings.HasPrefix(s, p.idd) || len(s) <= len(p.idd) || s[len(p.idd)] == '0' {
+	if p.idd == "" {
 		return s
 	}
-	if !isDigits(s[len(p.idd):]) {
+	if !strings.HasPrefix(s, p.idd) || len(s) <= len(p.idd) || s[len(p.idd)] == '0' || !isDigits(s[len(p.idd):]) {
+		tr.add("international_prefix", s, "international prefix "+p.idd+" not in front")
 		return s
 	}
 	s = "+" + s[len(p.idd):]

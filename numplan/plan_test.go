@@ -134,9 +134,9 @@ func TestExplainTrace(t *testing.T) {
 	for _, s := range r.Explain {
 		steps = append(steps, s.Step)
 	}
-	assert.Equal(t, []string{"sanitize", "internal", "incoming_prefix", "legacy_key", "e164"}, steps)
+	assert.Equal(t, []string{"sanitize", "internal", "incoming_prefix", "international_prefix", "legacy_key", "e164"}, steps)
 	assert.Equal(t, "0612345678", r.Explain[2].Value)
-	assert.Equal(t, "+390612345678", r.Explain[4].Value)
+	assert.Equal(t, "+390612345678", r.Explain[5].Value)
 }
 
 // TestNormalizeIdempotent is the property Normalize(Normalize(x)) ==
