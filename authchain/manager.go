@@ -310,7 +310,9 @@ func (m *Manager) setCookie(w http.ResponseWriter, token string, s *Session) {
 	if s.Remember {
 		exp := s.ExpiresAt()
 		c.Expires = exp.UTC()
-		c.MaxAge = max(1, int(exp.Sub(m.now())/time.Second))
+		// Relative to LastSeen, the moment the expiry was computed, so a
+		// fresh 8-day session gets exactly 691200 seconds.
+		c.MaxAge = max(1, int(exp.Sub(s.LastSeen)/time.Second))
 	}
 	m.writeCookie(w, c)
 }
