@@ -99,3 +99,35 @@ func TestTooComplex(t *testing.T) {
 	_, err := Compile(Config{InternalPatterns: []string{`(0|1)*1(0|1){14}`}, PatternDialect: DialectRegex})
 	require.ErrorIs(t, err, ErrTooComplex)
 }
+
+// TestCountsBruteForce checks the closest-match counts against an
+// enumeration of every string of the alphabet up to length 4.
+func TestCountsBruteForce(t *testing.T) {
+	for _, pat := range []string{"1[3-5]XX", "15!", "X?X", "13[^3-9]6", "9+1?", `\+X!`, "[^0]!"} {
+		expr, err := translate(DialectCisco, pat)
+		require.NoError(t, err)
+		d, err := buildPDFA(expr)
+		require.NoError(t, err)
+		re := regexp.MustCompile(`^(?:` + expr + `)$`)
+		buf := make([]byte, 0, 4)
+		var want [5]float64
+		var walk func()
+		walk = func() {
+			if len(buf) > 0 && re.Match(buf) {
+				want[len(buf)]++
+			}
+			if len(buf) == 4 {
+				return
+			}
+			for i := 0; i < nsym; i++ {
+				buf = append(buf, alphabet[i])
+				walk()
+				buf = buf[:len(buf)-1]
+			}
+		}
+		walk()
+		for n := 1; n <= 4; n++ {
+			assert.Equal(t, want[n], d.counts[n], "%s length %d", pat, n)
+		}
+	}
+}
