@@ -52,9 +52,10 @@
 // never acted upon; RenewDir is the explicit renewal.
 //
 // Keys never appear in errors, logs, String, %v/%+v/%#v or JSON output of
-// any type of this package. Functions are safe for concurrent use, except
-// that one directory must not be written (Save, Ensure, RenewDir) by two
-// callers at once.
+// any type of this package. Functions are safe for concurrent use: writers
+// of one directory (Save, Ensure, RenewDir) take turns through an OS file
+// lock on its .certgen.lock, across goroutines and processes (several
+// services of one server may all call Ensure at boot).
 //
 // # Failure semantics
 //

@@ -35,4 +35,7 @@ var (
 	// ErrBadPEM: a file holds no PEM block of the expected type, or its
 	// contents do not parse.
 	ErrBadPEM = errors.New("certgen: malformed PEM")
+	// ErrBusy: another goroutine or process kept the directory's LockFile
+	// for longer than LockTimeout.
+	ErrBusy = errors.New("certgen: certificate directory is locked by another writer")
 )

@@ -50,9 +50,19 @@ func (e *FileError) Unwrap() error { return e.Err }
 // pair or the new one usable: Load and Ensure roll an interrupted Save
 // back to the old pair.
 //
-// Save must not run concurrently with another Save, Ensure or RenewDir on
-// the same directory (in this or another process).
-func Save(dir string, p *Pair) error { return save(dir, p, nil) }
+// Writers of one directory (Save, Ensure, RenewDir, in this or another
+// process) take turns through LockFile.
+func Save(dir string, p *Pair) error {
+	if p == nil {
+		return errors.New("certgen: save: nil pair")
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return save(dir, p, nil)
+}
 
 // saveStep names the points between the durable steps of save, where tests
 // simulate a crash.
@@ -258,6 +268,11 @@ func Ensure(dir string, opts Options) (*Pair, Status, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, Status{}, err
+	}
+	defer unlock()
 	l, err := load(dir)
 	switch {
 	case err == nil:
@@ -272,7 +287,7 @@ func Ensure(dir string, opts Options) (*Pair, Status, error) {
 		if _, err := removeOrphans(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, Status{}, err
 		}
-		if err := Save(dir, p); err != nil {
+		if err := save(dir, p, nil); err != nil {
 			return nil, Status{}, err
 		}
 		log.Info("certgen: created certificate", "dir", dir, "pair", p)
@@ -294,7 +309,7 @@ func Ensure(dir string, opts Options) (*Pair, Status, error) {
 	if err != nil {
 		return nil, Status{}, err
 	}
-	if err := Save(dir, p); err != nil {
+	if err := save(dir, p, nil); err != nil {
 		return nil, Status{}, err
 	}
 	log.Warn("certgen: certificate did not name the computer; regenerated it (upload the new certificate to the PBX)",
@@ -377,6 +392,11 @@ func Inspect(dir string, opts Options) (Status, error) {
 // Ensure refuses (mismatched key, missing or unreadable file): it is the
 // explicit way out of those states.
 func RenewDir(dir string, opts Options) (*Pair, Status, error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, Status{}, err
+	}
+	defer unlock()
 	l, err := load(dir)
 	var p *Pair
 	switch {
@@ -395,7 +415,7 @@ func RenewDir(dir string, opts Options) (*Pair, Status, error) {
 	if p == nil {
 		return nil, Status{}, fmt.Errorf("certgen: renew: no readable certificate in %s and no host given", dir)
 	}
-	if err := Save(dir, p); err != nil {
+	if err := save(dir, p, nil); err != nil {
 		return nil, Status{}, err
 	}
 	if opts.Logger != nil {

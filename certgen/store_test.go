@@ -34,7 +34,9 @@ func dirNames(t *testing.T, dir string) []string {
 	require.NoError(t, err)
 	var out []string
 	for _, e := range ents {
-		out = append(out, e.Name())
+		if e.Name() != LockFile {
+			out = append(out, e.Name())
+		}
 	}
 	return out
 }
