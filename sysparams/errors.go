@@ -74,7 +74,12 @@ type ValidationError struct {
 }
 
 // Error lists every problem, one per line.
-func (e *ValidationError) Error() string { return "sysparams: invalid parameters:\n" + e.Err.Error() }
+func (e *ValidationError) Error() string {
+	if e.Err == nil {
+		return "sysparams: invalid parameters"
+	}
+	return "sysparams: invalid parameters:\n" + e.Err.Error()
+}
 
 // Unwrap returns the joined problems.
 func (e *ValidationError) Unwrap() error { return e.Err }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,7 +65,9 @@ func TestFileStoreRoundTripSecretsEncrypted(t *testing.T) {
 	_, err = os.Stat(path)
 	require.ErrorIs(t, err, os.ErrNotExist, "opening and loading write nothing")
 
-	c, err := s.Update(ctx, setAll(validParams()))
+	want := validParams()
+	setTestHTTPProxy(want)
+	c, err := s.Update(ctx, setAll(want))
 	require.NoError(t, err)
 	require.EqualValues(t, 1, c.Revision)
 	require.Contains(t, c.Fields, "email.password")
@@ -72,12 +75,14 @@ func TestFileStoreRoundTripSecretsEncrypted(t *testing.T) {
 
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)
-	for _, v := range []string{testSMTPPassword, testO365Secret, testCloudSecret} {
+	for _, v := range []string{testSMTPPassword, testO365Secret, testCloudSecret, testProxyPassword} {
 		require.NotContains(t, string(raw), v)
+		require.NotContains(t, string(raw), strings.Trim(strconv.Quote(v), `"`))
 	}
 	var d Document
 	require.NoError(t, json.Unmarshal(raw, &d))
-	require.Len(t, d.Secrets, 3)
+	require.Len(t, d.Secrets, 4)
+	require.Contains(t, d.Secrets, "proxy.http.password")
 	require.True(t, strings.HasPrefix(d.Secrets["email.password"], "v1:"))
 
 	for _, f := range []string{path, s.KeyPath()} {
@@ -94,7 +99,8 @@ func TestFileStoreRoundTripSecretsEncrypted(t *testing.T) {
 	require.Equal(t, testSMTPPassword, got.Email.Password.Reveal())
 	require.Equal(t, testO365Secret, got.Email.O365.ClientSecret.Reveal())
 	require.Equal(t, testCloudSecret, got.Cloud.ClientSecret.Reveal())
-	require.Equal(t, validParams(), got)
+	require.Equal(t, testProxyPassword, got.Proxy.HTTP.Password.Reveal())
+	require.Equal(t, want, got)
 }
 
 func TestFileStoreRejectedUpdateLeavesFileUntouched(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/ucxkit/ucxkit/internal/fielderr"
 	"github.com/ucxkit/ucxkit/mailqueue/o365"
 	"github.com/ucxkit/ucxkit/numplan"
+	"github.com/ucxkit/ucxkit/proxycfg"
 )
 
 // Section names: the JSON names of the sections of Params, in the order of
@@ -53,8 +54,10 @@ type Params struct {
 	// Authentication is the users authentication order and session
 	// settings.
 	Authentication Authentication `json:"authentication"`
-	// Proxy is the HTTP and SOCKS proxy settings.
-	Proxy ProxySettings `json:"proxy"`
+	// Proxy is the HTTP and SOCKS proxy settings (proxycfg.Config; default
+	// none). Mail uses the proxy that email.proxy selects; cloud calls use
+	// HTTPClient.
+	Proxy proxycfg.Config `json:"proxy"`
 	// Certificate is the secure communications certificate settings.
 	Certificate Certificate `json:"certificate"`
 	// Cloud is the vendor cloud services credentials.
@@ -123,11 +126,11 @@ func (p *Params) Validate() error {
 	l.Merge(SectionWebServer, p.WebServer.Validate())
 	switch p.Email.Proxy {
 	case ProxyHTTP:
-		if !p.httpProxySet() {
+		if !p.Proxy.HTTP.Enabled() {
 			l.Add("email.proxy", "http selected but proxy.http is not configured")
 		}
 	case ProxySOCKS:
-		if !p.socksProxySet() {
+		if !p.Proxy.SOCKS.Enabled() {
 			l.Add("email.proxy", "socks selected but proxy.socks is not configured")
 		}
 	}

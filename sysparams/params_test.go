@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
+	"github.com/ucxkit/ucxkit/proxycfg"
 )
 
 func problems(err error) []string {
@@ -102,6 +104,15 @@ func TestValidateSeedRules(t *testing.T) {
 			p.NumberingPlan.UseDefaults = false
 			p.NumberingPlan.LocalCountryCode = "+39 +44"
 		}, []string{"numbering_plan.local_country_code:"}},
+		{"proxy port mandatory (reused from proxycfg)", func(p *Params) { p.Proxy.HTTP.Address = "10.0.0.2" }, []string{"proxy.http.port: is mandatory when address is set"}},
+		{"proxy password mandatory with username", func(p *Params) {
+			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 5, Address: "10.0.0.4", Port: 1080, Username: "s"}
+		}, []string{"proxy.socks.password: is mandatory when username is set"}},
+		{"proxy socks4 refuses password", func(p *Params) {
+			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 4, Address: "10.0.0.4", Port: 1080, Username: "s", Password: "x"}
+		}, []string{"proxy.socks.password: SOCKS4 cannot carry a password"}},
+		{"proxy @ allowed in credentials", func(p *Params) { setTestHTTPProxy(p); p.Proxy.HTTP.Username = "us@er" }, nil},
+		{"email proxy http configured", func(p *Params) { setTestHTTPProxy(p); p.Email.Proxy = ProxyHTTP }, nil},
 		{"o365 mode", func(p *Params) { p.Email.O365.Mode = "imap" }, []string{"email.o365.mode: must be graph, smtp or ews"}},
 		{"o365 cloud", func(p *Params) { p.Email.O365.Cloud = "mars" }, []string{"email.o365.cloud: must be global, usgov, usgov-dod or china"}},
 		{"o365 auth url https", func(p *Params) { p.Email.O365.AuthURL = "http://login.example.com" }, []string{"email.o365.auth_url: must start with https://"}},
@@ -203,12 +214,14 @@ func TestO365ApplyEnvIsExplicit(t *testing.T) {
 func TestSecretsNeverPrint(t *testing.T) {
 	p := validParams()
 	p.Email.O365.ClientSecret = testO365Secret
+	setTestHTTPProxy(p)
+	p.Proxy.SOCKS = proxycfg.SOCKSProxy{Address: "10.0.0.4", Port: 1080, Username: "s", Password: testProxyPassword}
 	k, err := GenerateKeyring()
 	require.NoError(t, err)
 	d, err := NewDocument(p, k, 1, time.Now())
 	require.NoError(t, err)
 	c := Diff(Defaults(), p)
-	values := []any{p, *p, p.Email, p.Email.O365, p.Cloud, p.Proxy, c, k, d}
+	values := []any{p, *p, p.Email, p.Email.O365, p.Cloud, p.Proxy, p.Proxy.HTTP, p.Proxy.SOCKS, c, k, d, &ValidationError{Err: p.Validate()}}
 	var out []string
 	for _, v := range values {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
@@ -228,7 +241,7 @@ func TestSecretsNeverPrint(t *testing.T) {
 	require.NoError(t, err)
 	out = append(out, string(raw))
 	for _, o := range out {
-		for _, s := range []string{testSMTPPassword, testO365Secret, testCloudSecret} {
+		for _, s := range []string{testSMTPPassword, testO365Secret, testCloudSecret, testProxyPassword, url.UserPassword("u", testProxyPassword).String()} {
 			require.NotContains(t, o, s)
 			require.NotContains(t, o, fmt.Sprintf("%x", s))
 		}
