@@ -193,6 +193,8 @@ type Queue struct {
 	holdUntil time.Time // no claims before this while down or paused
 	probing   bool      // one worker probes while down or paused
 	alarmed   bool      // transport alarm raised for this outage
+	clearDue  bool      // an alarm was raised; report AlarmCleared on success
+	downSince time.Time // start of the problem clearDue refers to
 	lastErr   string
 	changed   chan struct{} // closed and replaced on every event
 	running   bool
@@ -331,6 +333,10 @@ func (q *Queue) SetSender(s Sender) {
 		q.cur = &senderRef{s: s, gen: q.gen}
 	} else {
 		q.cur = nil
+	}
+	if q.status == StatusPaused || q.alarmed {
+		q.clearDue = true
+		q.downSince = q.since
 	}
 	q.status = StatusIdle
 	q.holdUntil = time.Time{}
@@ -753,11 +759,21 @@ func (q *Queue) hold(ref *senderRef, class Class, err error, hint string, now ti
 // recovered clears a down or paused state after the server answered.
 func (q *Queue) recovered(ref *senderRef) {
 	q.mu.Lock()
-	if ref.gen != q.gen || (q.status != StatusDown && q.status != StatusPaused) {
+	if ref.gen != q.gen {
 		q.mu.Unlock()
 		return
 	}
-	since, wasAlarmed := q.since, q.status == StatusPaused || q.alarmed
+	if q.status != StatusDown && q.status != StatusPaused {
+		since, due := q.downSince, q.clearDue
+		q.clearDue = false
+		q.mu.Unlock()
+		if due {
+			q.alarm(Alarm{Kind: AlarmCleared, Since: since})
+		}
+		return
+	}
+	since, wasAlarmed := q.since, q.status == StatusPaused || q.alarmed || q.clearDue
+	q.clearDue = false
 	q.status = StatusIdle
 	q.since = time.Time{}
 	q.holdUntil = time.Time{}
