@@ -132,8 +132,8 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	h.spool = openTestSpool(t, t.TempDir())
 	cfg := Config{Store: h.spool, Sender: h.sender, Now: h.clock.Now,
 		PollInterval: 2 * time.Millisecond, ProbeInterval: 30 * time.Second, IdleClose: -1,
-		Backoff: func(int, error) time.Duration { return time.Minute },
-		OnAlarm: func(a Alarm) { h.alarms <- a },
+		Backoff:  func(int, error) time.Duration { return time.Minute },
+		OnAlarm:  func(a Alarm) { h.alarms <- a },
 		OnFailed: func(m Meta, _ error) { h.failed <- m }}
 	if mod != nil {
 		mod(&cfg)
