@@ -121,6 +121,8 @@ func TestNormalizeLogin(t *testing.T) {
 		"Straße":            "strasse",   // full case folding
 		"ΣΊΣΥΦΟΣ":           "σίσυφοσ",
 		"":                  "",
+		"\u13d3":            "\uaba3", // Cherokee: folding and lower-casing agree on one form
+		"\uaba3":            "\uaba3",
 	} {
 		require.Equal(t, want, NormalizeLogin(in), in)
 	}

@@ -66,8 +66,8 @@ type DirectoryFunc func(ctx context.Context, login string) (User, error)
 func (f DirectoryFunc) Lookup(ctx context.Context, login string) (User, error) { return f(ctx, login) }
 
 // NormalizeLogin is the one rule for login names, SSO identities and
-// directory keys: trim Unicode white space, apply Unicode default case
-// folding, then NFC. "  Alice " and "ALICE" are the same login; so are a
+// directory keys: trim Unicode white space, apply Unicode full case
+// folding, lower-case, then NFC. "  Alice " and "ALICE" are the same login; so are a
 // precomposed and a decomposed "é". It allocates only when the input
 // changes.
 func NormalizeLogin(s string) string {
@@ -90,6 +90,8 @@ func NormalizeLogin(s string) string {
 		}
 		return strings.ToLower(s)
 	}
-	// A Caser is stateful, so make one per call.
-	return norm.NFC.String(cases.Fold().String(norm.NFC.String(s)))
+	// A Caser is stateful, so make one per call. Full case folding maps
+	// lower-case Cherokee to upper case and x/text folds it back, so the
+	// folded form is lower-cased once more to make the rule idempotent.
+	return norm.NFC.String(strings.ToLower(cases.Fold().String(norm.NFC.String(s))))
 }
