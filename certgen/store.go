@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -109,7 +110,7 @@ func save(dir string, p *Pair, crash func(saveStep) bool) error {
 		crashed = true
 		return errCrash
 	}
-	old, err := os.ReadFile(certPath)
+	old, err := readPEMFile(certPath)
 	switch {
 	case err == nil:
 		tmp, err := writeTemp(dir, BackupCertFile, old, 0o644)
@@ -120,6 +121,8 @@ func save(dir string, p *Pair, crash func(saveStep) bool) error {
 			_ = os.Remove(tmp)
 			return fmt.Errorf("certgen: %w", err)
 		}
+	case errors.Is(err, ErrBadPEM):
+		old = nil // not a certificate worth keeping
 	case !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("certgen: %w", err)
 	}
@@ -161,6 +164,28 @@ func save(dir string, p *Pair, crash func(saveStep) bool) error {
 	return syncDir(dir)
 }
 
+// maxPEMFile bounds what the loaders read: a certificate with a long chain
+// is a few tens of kilobytes; a directory pointed at the wrong file must not
+// exhaust memory.
+const maxPEMFile = 1 << 20
+
+// readPEMFile reads path, refusing files larger than maxPEMFile.
+func readPEMFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPEMFile {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadPEM, maxPEMFile)
+	}
+	return data, nil
+}
+
 // loaded is what load found in a directory.
 type loaded struct {
 	pair *Pair
@@ -190,8 +215,8 @@ func Load(dir string) (*Pair, error) {
 func load(dir string) (loaded, error) {
 	var l loaded
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
-	certData, certErr := os.ReadFile(certPath)
-	keyData, keyErr := os.ReadFile(keyPath)
+	certData, certErr := readPEMFile(certPath)
+	keyData, keyErr := readPEMFile(keyPath)
 	certMissing, keyMissing := errors.Is(certErr, fs.ErrNotExist), errors.Is(keyErr, fs.ErrNotExist)
 	switch {
 	case certMissing && keyMissing:
@@ -229,7 +254,7 @@ func load(dir string) (loaded, error) {
 	}
 	// The files do not form a pair: an interrupted Save leaves the old
 	// certificate in BackupCertFile, matching the old key.
-	if data, err := os.ReadFile(filepath.Join(dir, BackupCertFile)); err == nil {
+	if data, err := readPEMFile(filepath.Join(dir, BackupCertFile)); err == nil {
 		if old, err := parseCertPEM(data); err == nil {
 			if p, err := NewPair(old, key); err == nil {
 				l.pair, l.fromBackup = p, true

@@ -326,3 +326,26 @@ func TestFileErrorMessage(t *testing.T) {
 	assert.Equal(t, "certgen: /x/key.pem: private key does not match certificate", err.Error())
 	assert.True(t, errors.Is(err, ErrKeyMismatch))
 }
+
+func TestLoadRefusesHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	p := pairOf(t, KeyECDSAP256)
+	require.NoError(t, Save(dir, p))
+	big := append(bytes.Repeat([]byte("#"), maxPEMFile), p.CertPEM()...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, CertFile), big, 0o644))
+	_, err := Load(dir)
+	require.ErrorIs(t, err, ErrBadPEM)
+	assert.Contains(t, err.Error(), "cert.pem")
+	_, _, err = Ensure(dir, Options{Host: "IAS_SRV01"})
+	require.ErrorIs(t, err, ErrBadPEM)
+}
+
+func TestRenewDirReplacesHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, CertFile), bytes.Repeat([]byte("#"), maxPEMFile+1), 0o644))
+	p, _, err := RenewDir(dir, Options{Host: "h", KeyType: KeyECDSAP256})
+	require.NoError(t, err)
+	got, err := Load(dir)
+	require.NoError(t, err)
+	assert.Equal(t, p.Serial(), got.Serial())
+}
