@@ -8,7 +8,9 @@
 //
 // The first form connects to HOST:PORT through the proxy, copies standard
 // input to the connection and the connection to standard output, and ends
-// when the peer closes the connection (end of standard input half-closes it).
+// when the peer closes the connection. As with netcat, the end of standard
+// input does not close the connection (many proxies tear a tunnel down on a
+// half-close); -N half-closes it, for peers that wait for end of input.
 // The second fetches the URL through the proxy and writes the body to
 // standard output.
 //
@@ -34,7 +36,6 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/ucxkit/ucxkit/proxycfg"
@@ -69,11 +70,12 @@ func badArgs(format string, args ...any) error {
 
 // options are the parsed command line.
 type options struct {
-	cfg     proxycfg.Config
-	target  string // HOST:PORT, or "" with -get
-	get     string // URL, or ""
-	timeout time.Duration
-	roots   *x509.CertPool // -cacert, for the target of -get
+	cfg       proxycfg.Config
+	target    string // HOST:PORT, or "" with -get
+	get       string // URL, or ""
+	timeout   time.Duration
+	roots     *x509.CertPool // -cacert, for the target of -get
+	halfClose bool           // -N
 }
 
 func parseArgs(args []string, stderr io.Writer) (*options, error) {
@@ -88,6 +90,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	get := fs.String("get", "", "fetch this http(s) `URL` through the proxy and write the body to standard output")
 	timeout := fs.Duration("timeout", 30*time.Second, "limit for connecting through the proxy (and for the whole -get)")
 	caCert := fs.String("cacert", "", "PEM `FILE` of CA certificates trusted for the -get target instead of the system roots")
+	halfClose := fs.Bool("N", false, "half-close the connection (shutdown for writing) after the end of standard input")
 	proxyCA := fs.String("proxy-cacert", "", "PEM `FILE` of CA certificates trusted for an https:// proxy")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -115,7 +118,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if *timeout <= 0 {
 		return nil, badArgs("-timeout must be positive, got %s", *timeout)
 	}
-	o := &options{cfg: cfg, get: *get, timeout: *timeout}
+	o := &options{cfg: cfg, get: *get, timeout: *timeout, halfClose: *halfClose}
 	if *caCert != "" {
 		pem, err := os.ReadFile(*caCert)
 		if err != nil {
@@ -194,16 +197,15 @@ func netcat(ctx context.Context, o *options, stdin io.Reader, stdout io.Writer) 
 	stopWatch := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stopWatch()
 
-	var once sync.Once
 	go func() {
-		// Standard input to the connection; at its end, half-close so the
-		// peer sees EOF and can finish.
+		// Standard input to the connection; at its end, half-close only
+		// when asked (-N), so the peer sees EOF.
 		io.Copy(conn, stdin)
-		once.Do(func() {
+		if o.halfClose {
 			if cw, ok := conn.(interface{ CloseWrite() error }); ok {
 				cw.CloseWrite()
 			}
-		})
+		}
 	}()
 	_, err = io.Copy(stdout, conn)
 	if ctx.Err() != nil {

@@ -184,3 +184,23 @@ func TestBadArguments(t *testing.T) {
 	code, _, _ := runCLI("", "-h")
 	require.Equal(t, 0, code)
 }
+
+// TestHalfClose: with -N the end of standard input reaches the peer as EOF.
+func TestHalfClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(c) // until the client's half-close
+		io.WriteString(c, "got "+string(b))
+	}()
+	p := proxy(t, proxytest.SOCKS5, "", "")
+	code, out, errs := runCLI("data", "-proxy", p.URL(), "-N", ln.Addr().String())
+	require.Equal(t, 0, code, errs)
+	require.Equal(t, "got data", out)
+}
