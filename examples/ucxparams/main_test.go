@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-smtp"
+	"github.com/stretchr/testify/require"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func cli(t *testing.T, stdin string, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return env[k] })
+	return result{code, out.String(), errb.String()}
+}
+
+func TestCLIFlow(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "params.json")
+
+	r := cli(t, "", nil, "-file", f, "validate")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "telephony.system_name: is mandatory\ntelephony.pbx_address: is mandatory\n", r.stdout)
+
+	r = cli(t, "", nil, "-file", f, "show")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, `"remember_user": true`)
+	_, err := os.Stat(f)
+	require.ErrorIs(t, err, os.ErrNotExist, "show never writes")
+
+	r = cli(t, "line-secret\n", map[string]string{"PW": "env-s3cret"}, "-file", f, "set",
+		"telephony.system_name=HQ", "telephony.pbx_address=192.168.4.6",
+		"email.enabled=true", "email.from=fax@example.com", "email.server=mail.example.com", "email.port=587",
+		"email.use_auth=true", "email.username=fax-admin", "email.password=@env:PW",
+		"cloud.client_id=clientId", "cloud.client_secret=@-",
+		"authentication.inactivity_timeout=10d")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "saved revision 1\n")
+	require.Contains(t, r.stdout, "restart: services\n")
+	require.Contains(t, r.stdout, "email.password")
+
+	raw, err := os.ReadFile(f)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "env-s3cret")
+	require.NotContains(t, string(raw), "line-secret")
+
+	r = cli(t, "", nil, "-file", f, "show")
+	require.Equal(t, 0, r.code)
+	require.NotContains(t, r.stdout, "env-s3cret")
+	require.NotContains(t, r.stdout, "line-secret")
+	var shown map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &shown))
+	require.Equal(t, "[REDACTED]", shown["email"]["password"])
+	require.Equal(t, "[REDACTED]", shown["cloud"]["client_secret"])
+	require.Equal(t, "10d", shown["authentication"]["inactivity_timeout"])
+
+	r = cli(t, "", nil, "-file", f, "validate")
+	require.Equal(t, 0, r.code)
+	require.Equal(t, "ok\n", r.stdout)
+
+	// An invalid set reports every problem and leaves the file untouched.
+	before, _ := os.ReadFile(f)
+	r = cli(t, "", nil, "-file", f, "set", "email.port=70000", "web_server.base_url=http://x", "email.nope=1")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "email.nope")
+	r = cli(t, "", nil, "-file", f, "set", "email.port=70000", "web_server.base_url=http://x")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "email.port: must be 1-65535, got 70000\n")
+	require.Contains(t, r.stderr, "web_server.base_url: must start with https://")
+	after, _ := os.ReadFile(f)
+	require.Equal(t, before, after)
+
+	r = cli(t, "", nil, "-file", f, "set", "proxy.http.address=10.0.0.2", "proxy.http.port=3128")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "restart: host\n")
+
+	r = cli(t, "", nil, "-file", f, "set", "email.port=587")
+	require.Equal(t, 0, r.code)
+	require.Equal(t, "no change (revision 2)\n", r.stdout)
+
+	r = cli(t, "", nil, "-file", f, "forget", "cloud")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "changed: cloud.client_id, cloud.client_secret\n")
+	r = cli(t, "", nil, "-file", f, "set", "web_server.base_url=https://ucx.example.com")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = cli(t, "", nil, "-file", f, "forget", "web_server")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "changed: web_server.base_url\n")
+
+	r = cli(t, "", nil, "-file", f, "rotate-key")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = cli(t, "", nil, "-file", f, "validate")
+	require.Equal(t, 0, r.code, r.stderr)
+}
+
+func TestCLIUsageAndBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "params.json")
+	for _, args := range [][]string{
+		{},
+		{"-file", f},
+		{"show"},
+		{"-file", f, "frobnicate"},
+		{"-file", f, "show", "extra"},
+		{"-file", f, "set"},
+		{"-file", f, "set", "noequals"},
+		{"-file", f, "set", "=x"},
+		{"-file", f, "forget"},
+		{"-file", f, "forget", "email"},
+		{"-file", f, "test-email", "-timeout", "0s"},
+		{"-nosuchflag"},
+	} {
+		r := cli(t, "", nil, args...)
+		require.Equal(t, 2, r.code, "%q: %s", args, r.stderr)
+	}
+	_, err := os.Stat(f)
+	require.ErrorIs(t, err, os.ErrNotExist)
+
+	require.NoError(t, os.WriteFile(f, []byte("not json"), 0o600))
+	for _, cmd := range []string{"show", "validate"} {
+		r := cli(t, "", nil, "-file", f, cmd)
+		require.Equal(t, 1, r.code)
+		require.Contains(t, r.stderr, "corrupt")
+	}
+	r := cli(t, "", nil, "-file", f, "set", "email.port=26")
+	require.Equal(t, 1, r.code)
+	b, _ := os.ReadFile(f)
+	require.Equal(t, "not json", string(b))
+
+	r = cli(t, "", nil, "paths")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "email.o365.client_secret\n")
+
+	r = cli(t, "", nil, "-file", filepath.Join(dir, "n.json"), "set", "email.password=@env:MISSING")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "email.password: environment variable MISSING is empty or unset")
+}
+
+type sinkBackend struct{}
+
+func (sinkBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession{}, nil }
+
+type sinkSession struct{}
+
+func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (sinkSession) Data(r io.Reader) error               { _, err := io.Copy(io.Discard, r); return err }
+func (sinkSession) Reset()                               {}
+func (sinkSession) Logout() error                        { return nil }
+
+func TestCLITestEmail(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := smtp.NewServer(sinkBackend{})
+	srv.Domain = "sink.test"
+	go srv.Serve(ln)
+	defer srv.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	f := filepath.Join(t.TempDir(), "params.json")
+	r := cli(t, "", nil, "-file", f, "set", "telephony.system_name=HQ", "telephony.pbx_address=pbx",
+		"email.server=127.0.0.1", "email.port="+port, "email.security=none", "email.from=fax@example.com")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	r = cli(t, "", nil, "-file", f, "test-email")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "result: ok")
+	require.Contains(t, r.stdout, "smtp 127.0.0.1:"+port)
+
+	srv.Close()
+	r = cli(t, "", nil, "-file", f, "test-email", "-timeout", "10s")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, "result: failed at")
+}
