@@ -16,9 +16,14 @@
 //     is ErrUnavailable, never a reason to fall through to a weaker method;
 //   - when SSO applies, the password path refuses the user with
 //     ErrSSORequired, so the host redirects to the SSO start handler;
-//   - a method the user needs but that is not configured is
-//     ErrNotConfigured (a method named in the order but not configured is
-//     refused by NewChain).
+//   - a method named in the order but not configured is refused by NewChain
+//     with ErrNotConfigured. SSO is the exception the seed makes ("if SSO is
+//     not used ... skip to next"): without a provider the sso step is inert.
+//
+// Every failure is an *AuthError carrying the deciding Method, a Reason
+// ("invalid_credentials", "account_locked", "unreachable", ...) and one of
+// the sentinels; errors that an Authenticator returns without a sentinel
+// count as ErrUnavailable, never as ErrDenied.
 //
 // Unknown users cost the same as local users (a dummy argon2id check) and
 // get the same error and Reason as a wrong password. Empty passwords are
@@ -51,9 +56,22 @@
 // lifetime cap. Activity writes are throttled (TouchInterval). The token
 // changes on login, logout and Renew.
 //
+// # Configuration
+//
+// Config is the "Users authentication settings" section (order, ldap, ucm,
+// oidc, session) with JSON field names; Validate reports every problem as
+// "ldap.url: ..." so a composing configuration can prefix it. Durations
+// accept "8d" as well as Go durations (Duration). Secrets use the Secret
+// type and never print. The examples/authcheck command checks one login
+// against such a file.
+//
 // # What it does not do
 //
 // It does not provision users, manage passwords in LDAP or UCM, rate-limit
-// login attempts (put a limiter in front of Chain.Authenticate), or
-// implement SAML (only the interface seam).
+// login attempts (put a limiter in front of Chain.Authenticate), follow
+// LDAP referrals, fail over between several LDAP or CUCM servers, or
+// implement SAML (only the SSOProvider seam). Unknown LDAP users answer
+// after one search instead of a search and a bind, so a very precise
+// timing observer could tell them apart from LDAP users with a wrong
+// password; their error is the same.
 package authchain

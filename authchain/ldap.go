@@ -551,7 +551,10 @@ func (a *LDAPAuthenticator) dial(ctx context.Context) (*ldapConn, error) {
 // tlsErr marks a StartTLS failure, which go-ldap reports as text only.
 type tlsErr struct{ err error }
 
+// Error returns the underlying text.
 func (e tlsErr) Error() string { return e.err.Error() }
+
+// Unwrap returns the underlying error.
 func (e tlsErr) Unwrap() error { return e.err }
 
 // classify maps a failure that is not a verdict on the user's password.

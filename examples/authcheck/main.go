@@ -245,7 +245,10 @@ type configuredSSO struct{}
 
 var errNoBrowser = errors.New("authcheck does not run the single sign-on browser flow")
 
+// Begin is never called by authcheck.
 func (configuredSSO) Begin(http.ResponseWriter, *http.Request, string) error { return errNoBrowser }
+
+// Finish is never called by authcheck.
 func (configuredSSO) Finish(http.ResponseWriter, *http.Request) (string, string, error) {
 	return "", "", errNoBrowser
 }
