@@ -410,6 +410,26 @@ func Inspect(dir string, opts Options) (Status, error) {
 	return Status{}, err
 }
 
+// InspectPEM is Inspect for a pair kept elsewhere than in a directory (a
+// database row, a configuration store): StateKeyMismatch when keyPEM is not
+// the key of certPEM, else CheckPair's verdict. The error is reserved for
+// PEM that does not parse (ErrBadPEM, ErrUnsupportedKey).
+func InspectPEM(certPEM, keyPEM []byte, opts Options) (Status, error) {
+	cert, err := parseCertPEM(certPEM)
+	if err != nil {
+		return Status{}, err
+	}
+	key, err := parseKeyPEM(keyPEM)
+	if err != nil {
+		return Status{}, err
+	}
+	p, err := NewPair(cert, key)
+	if err != nil {
+		return failedStatus(loaded{cert: cert}, opts, err), nil
+	}
+	return CheckPair(p, opts), nil
+}
+
 // RenewDir replaces the pair in dir with Renew(old, opts) and saves it
 // (the admin's "regenerate for another 5 years"); Action "renewed". With
 // opts.Host empty the names come from the old certificate, which must

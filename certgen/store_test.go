@@ -349,3 +349,18 @@ func TestRenewDirReplacesHugeFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, p.Serial(), got.Serial())
 }
+
+func TestInspectPEM(t *testing.T) {
+	a, b := pairOf(t, KeyECDSAP256), pairOf(t, KeyRSA2048)
+	st, err := InspectPEM(a.CertPEM(), a.KeyPEM(), Options{Host: "ias_srv01"})
+	require.NoError(t, err)
+	assert.Equal(t, StateValid, st.State)
+	st, err = InspectPEM(a.CertPEM(), b.KeyPEM(), Options{Host: "ias_srv01"})
+	require.NoError(t, err)
+	assert.Equal(t, StateKeyMismatch, st.State)
+	assert.Equal(t, a.Serial(), st.Serial)
+	_, err = InspectPEM([]byte("x"), a.KeyPEM(), Options{})
+	assert.ErrorIs(t, err, ErrBadPEM)
+	_, err = InspectPEM(a.CertPEM(), []byte("x"), Options{})
+	assert.ErrorIs(t, err, ErrBadPEM)
+}
