@@ -173,7 +173,7 @@ export UCXKIT_LDAP_BIND_DN="cn=svc,ou=service,$base"
 export UCXKIT_LDAP_BIND_PASSWORD="svc-secret"
 
 status=0
-go test -count=1 -v -run 'Integration' ./authchain/... > "$work/test.log" 2>&1 || status=1
+go test -count=1 -v -run 'Integration' ./authchain/... ./examples/authcheck/ > "$work/test.log" 2>&1 || status=1
 grep -E '^(--- |ok|FAIL|panic)' "$work/test.log" || true
 if [ $status != 0 ]; then cat "$work/test.log"; fi
 if grep -q -- '--- SKIP' "$work/test.log"; then echo "FAIL: $suite: integration tests skipped"; status=1; fi
