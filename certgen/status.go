@@ -110,7 +110,8 @@ func (s Status) MarshalJSON() ([]byte, error) {
 // Check reports the state of cert at now: expired or not yet valid,
 // hostname-mismatch when hostname is not empty and the certificate names
 // it neither as a SAN (DNS or IP, case-insensitive) nor as its CN,
-// expiring in the last third of its lifetime, else valid.
+// expiring in the last third of its lifetime, else valid. A nil cert is
+// StateMissing.
 func Check(cert *x509.Certificate, hostname string, now time.Time) Status {
 	var required []string
 	if hostname != "" {
@@ -122,8 +123,12 @@ func Check(cert *x509.Certificate, hostname string, now time.Time) Status {
 // CheckPair reports the state of p against opts: the names required are
 // opts.Host, FQDN, DNSNames and IPAddresses; the renewal window is
 // opts.RenewalWindow (default the last third of the lifetime); the time is
-// opts.Now(). The key of a Pair always matches its certificate.
+// opts.Now(). The key of a Pair always matches its certificate. A nil
+// pair is StateMissing.
 func CheckPair(p *Pair, opts Options) Status {
+	if p == nil {
+		return check(nil, opts.Host, nil, time.Time{}, 0)
+	}
 	var required []string
 	required = append(required, opts.Host)
 	if opts.FQDN != "" {
@@ -141,6 +146,9 @@ func CheckPair(p *Pair, opts Options) Status {
 }
 
 func check(cert *x509.Certificate, host string, required []string, now time.Time, window time.Duration) Status {
+	if cert == nil {
+		return Status{State: StateMissing, NeedsAction: true, Host: host, Message: "no certificate"}
+	}
 	st := describe(cert, now, window)
 	st.Host = host
 	for _, n := range required {

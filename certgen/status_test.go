@@ -103,3 +103,10 @@ func TestStatusJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, st, back)
 }
+
+func TestCheckNil(t *testing.T) {
+	assert.Equal(t, StateMissing, Check(nil, "h", time.Now()).State)
+	st := CheckPair(nil, Options{Host: "h"})
+	assert.Equal(t, StateMissing, st.State)
+	assert.True(t, st.NeedsAction)
+}
