@@ -20,7 +20,7 @@ func fixedNow(t time.Time) func() time.Time { return func() time.Time { return t
 
 func TestGenerateProfile(t *testing.T) {
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
-	for _, kt := range KeyTypes {
+	for _, kt := range KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			p, err := Generate(Options{Host: "IAS_SRV01", FQDN: "ias_srv01.corp.example.com", DNSNames: []string{"Voice.Example.com"},
 				IPAddresses: []string{"192.0.2.10", "2001:db8::10"}, Organization: "Example UC", KeyType: kt, Now: fixedNow(now)})

@@ -29,8 +29,9 @@ const (
 	KeyECDSAP256 KeyType = "ecdsa-p256"
 )
 
-// KeyTypes lists the key types Generate accepts, default first.
-var KeyTypes = []KeyType{KeyRSA2048, KeyRSA3072, KeyRSA4096, KeyECDSAP256}
+// KeyTypes returns the key types Generate accepts, default first (a new
+// slice on each call).
+func KeyTypes() []KeyType { return []KeyType{KeyRSA2048, KeyRSA3072, KeyRSA4096, KeyECDSAP256} }
 
 // ParseKeyType returns the KeyType named s. The empty string is KeyRSA2048.
 func ParseKeyType(s string) (KeyType, error) {

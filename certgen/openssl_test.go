@@ -42,7 +42,7 @@ func TestOpenSSLAcceptance(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("openssl not on PATH: skipping the OpenSSL acceptance test")
 	}
-	for _, kt := range certgen.KeyTypes {
+	for _, kt := range certgen.KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			dir := t.TempDir()
 			p, st, err := certgen.Ensure(dir, certgen.Options{Host: "IAS_SRV01", FQDN: "ias_srv01.corp.example",

@@ -34,7 +34,7 @@ func pairOf(t testing.TB, kt KeyType) *Pair {
 }
 
 func TestPEMExports(t *testing.T) {
-	for _, kt := range KeyTypes {
+	for _, kt := range KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			p := pairOf(t, kt)
 			certPEM := p.CertPEM()
@@ -140,7 +140,7 @@ func TestNewPairRejects(t *testing.T) {
 // Go's verifier and in a real mutual-TLS handshake on loopback, in both
 // roles, for each key type.
 func TestVerifyAndTLS(t *testing.T) {
-	for _, kt := range KeyTypes {
+	for _, kt := range KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			p := pairOf(t, kt)
 			roots := x509.NewCertPool()

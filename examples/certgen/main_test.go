@@ -52,7 +52,7 @@ func status(t *testing.T, out []byte) map[string]any {
 }
 
 func TestGenerateAndCheck(t *testing.T) {
-	for _, kt := range certgen.KeyTypes {
+	for _, kt := range certgen.KeyTypes() {
 		t.Run(string(kt), func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "certs")
 			code, out, errOut := cli(t, "-host", "IAS_SRV01", "-dns", "ias.example.com, alt", "-ip", "10.0.0.5,2001:db8::5", "-key", string(kt), "-dir", dir)
