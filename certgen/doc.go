@@ -63,7 +63,10 @@
 // wildcard ...") and are joined so that one call reports every problem;
 // inspect them with errors.As and *FieldError. Directory errors are
 // *FileError values wrapping the sentinels ErrNotFound, ErrIncomplete,
-// ErrKeyMismatch, ErrBadPEM or an *fs.PathError; use errors.Is.
+// ErrKeyMismatch, ErrBadPEM (also for files over 1 MiB), ErrBusy (another
+// writer held the lock for LockTimeout) or an *fs.PathError; use
+// errors.Is. A directory the process may not write is not locked, so a
+// service with read access only can still Ensure a provisioned pair.
 //
 // # Platform notes
 //
