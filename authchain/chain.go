@@ -327,10 +327,17 @@ func (c *Chain) SSOCallbackHandler(onSuccess func(w http.ResponseWriter, r *http
 }
 
 // SafeReturnTo returns p if it is a local absolute path ("/portal?x=1"),
-// else "/".
+// else "/". Backslashes and control characters are refused because
+// browsers treat "\\" like "/" and drop tabs and newlines, which would turn
+// "/\t/evil.example" into "//evil.example".
 func SafeReturnTo(p string) string {
-	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") || strings.ContainsAny(p, "\r\n\\") {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || len(p) > 2048 {
 		return "/"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
 	}
 	return p
 }

@@ -202,6 +202,9 @@ func TestSafeReturnTo(t *testing.T) {
 		"https://evil":      "/",
 		"portal":            "/",
 		"/a\r\nSet-Cookie:": "/",
+		"/\t/evil.example":  "/",
+		"/ok/\\evil":        "/",
+		"/a b?c=%2F%2F":     "/a b?c=%2F%2F",
 	} {
 		require.Equal(t, want, SafeReturnTo(in), in)
 	}

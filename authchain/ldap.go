@@ -405,6 +405,11 @@ func (a *LDAPAuthenticator) authenticateOn(ctx context.Context, svc, bind *ldapC
 		return denied(MethodLDAP, ReasonAmbiguousUser, fmt.Errorf("%d entries match %s", len(res.Entries), a.attr))
 	}
 	dn := res.Entries[0].DN
+	if dn == "" {
+		// A bind with an empty name is anonymous (RFC 4513 section 5.1.2);
+		// never send the password with it.
+		return unavailable(MethodLDAP, ReasonServerError, errors.New("search returned an entry without a DN"))
+	}
 	bind.asSvc = false
 	sent = true
 	if err := bind.c.Bind(dn, password); err != nil {

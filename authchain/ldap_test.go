@@ -205,6 +205,16 @@ func TestLDAPPool(t *testing.T) {
 	}
 }
 
+func TestLDAPEntryWithoutDNIsNotBound(t *testing.T) {
+	pki := newTestPKI(t)
+	entries := append(testEntries(), testEntry{dn: "", anyScope: true, attrs: map[string][]string{"objectclass": {"user"}, "samaccountname": {"nodn"}}})
+	srv := newTestLDAP(t, pki, false, entries...)
+	a := newLDAPAuth(t, testLDAPConfig(srv, pki))
+	err := a.Authenticate(context.Background(), User{LDAPUsername: "nodn"}, "pw")
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.Equal(t, []string{tSvcDN}, srv.Binds(), "no anonymous bind with the password")
+}
+
 func TestLDAPStalePooledConnection(t *testing.T) {
 	pki := newTestPKI(t)
 	srv := newTestLDAP(t, pki, false, testEntries()...)

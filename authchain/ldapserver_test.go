@@ -29,6 +29,9 @@ type testEntry struct {
 	// bindDiag, when set, makes a bind with the right password fail with
 	// result 49 and this diagnostic message (AD account states).
 	bindDiag string
+	// anyScope puts the entry in every search (a server answering with a
+	// bogus entry).
+	anyScope bool
 }
 
 type testLDAP struct {
@@ -219,7 +222,7 @@ func (s *testLDAP) handle(c net.Conn) {
 				if strings.EqualFold(e.dn, base) {
 					found = true
 				}
-				if !inScope || !match(filter, e) {
+				if !(inScope || e.anyScope) || !match(filter, e) {
 					continue
 				}
 				r := ber.Encode(ber.ClassApplication, ber.TypeConstructed, 4, nil, "SearchResultEntry")
