@@ -29,6 +29,9 @@ func TestConnectRequestBytes(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.Equal(t, want, string(p.next(t)))
+	// Without early data the tunnel is the proxy connection itself: no
+	// wrapper sits in the data path.
+	require.IsType(t, &net.TCPConn{}, c)
 }
 
 func TestConnectEarlyDataKept(t *testing.T) {

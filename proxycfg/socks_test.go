@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -45,6 +46,7 @@ func TestSOCKS4RequestBytes(t *testing.T) {
 			require.NoError(t, err)
 			defer c.Close()
 			require.Equal(t, tc.want, p.next(t))
+			require.IsType(t, &net.TCPConn{}, c, "the tunnel is the proxy connection itself")
 			peer := p.peer(t)
 			_, err = peer.Write([]byte("220 hi"))
 			require.NoError(t, err)
@@ -117,6 +119,7 @@ func TestSOCKS5Bytes(t *testing.T) {
 			for _, w := range wants[tc.name] {
 				require.Equal(t, w, p.next(t))
 			}
+			require.IsType(t, &net.TCPConn{}, c, "the tunnel is the proxy connection itself")
 			peer := p.peer(t)
 			peer.Write([]byte("ok"))
 			b := make([]byte, 2)
