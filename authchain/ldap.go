@@ -543,7 +543,12 @@ func (a *LDAPAuthenticator) dial(ctx context.Context) (*ldapConn, error) {
 		stop()
 		if err != nil {
 			c.Close()
-			if ctx.Err() == nil && dctx.Err() == nil && !ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+			switch {
+			case ctx.Err() != nil:
+				return nil, a.classify(ctx, err, false)
+			case dctx.Err() != nil:
+				return nil, unavailable(MethodLDAP, ReasonTimeout, fmt.Errorf("starttls: %w", ldapCause(err)))
+			case !ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
 				return nil, unavailable(MethodLDAP, ReasonServerError, fmt.Errorf("starttls refused: %w", ldapCause(err)))
 			}
 			return nil, a.classify(ctx, tlsErr{err}, false)
