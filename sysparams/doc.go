@@ -65,8 +65,9 @@
 // # What it does not do
 //
 // It does not watch the file for changes made by other processes (call
-// FileStore.Reload), does not lock the file between processes (the last
-// writer wins; use the PostgreSQL store for several writers), and does not
-// protect the key file beyond its permissions: whoever can read both files
-// can read the secrets.
+// FileStore.Reload; updates from several processes on one machine are
+// serialized by an advisory lock, and several machines share parameters
+// through the PostgreSQL store), does not replicate anything between
+// nodes, and does not protect the key file beyond its permissions: whoever
+// can read both files can read the secrets.
 package sysparams

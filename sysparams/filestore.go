@@ -29,9 +29,10 @@ type FileOptions struct {
 
 // FileStore is the embedded default Store: one JSON file (a Document)
 // written atomically, with secrets sealed by a Keyring whose key lives in a
-// separate 0600 file. It is safe for concurrent use within a process;
-// between processes the last writer wins (each write is atomic, so readers
-// always see a whole revision).
+// separate 0600 file. It is safe for concurrent use. Updates from several
+// processes are serialized by an advisory lock (flock on "<file>.lock", on
+// Unix), so each one starts from the revision the previous one saved;
+// readers never lock and always see a whole revision.
 type FileStore struct {
 	path    string
 	keyPath string
@@ -91,6 +92,10 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 
 // Path returns the parameter file's path.
 func (s *FileStore) Path() string { return s.path }
+
+// lockPath is the advisory lock file that serializes updates between
+// processes.
+func (s *FileStore) lockPath() string { return s.path + ".lock" }
 
 // KeyPath returns the key file's path.
 func (s *FileStore) KeyPath() string { return s.keyPath }
@@ -186,6 +191,11 @@ func (s *FileStore) updateLocked(ctx context.Context, fn func(*Params) error) (C
 	if s.closed {
 		return Change{}, ErrClosed
 	}
+	unlock, err := lockFile(s.lockPath())
+	if err != nil {
+		return Change{}, err
+	}
+	defer unlock()
 	cur, rev, err := s.read()
 	if err != nil {
 		return Change{}, err
@@ -298,6 +308,11 @@ func (s *FileStore) RotateKey(ctx context.Context) (newID string, err error) {
 	if s.closed {
 		return "", ErrClosed
 	}
+	unlock, err := lockFile(s.lockPath())
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	p, rev, err := s.read()
 	if err != nil {
 		return "", err

@@ -184,3 +184,34 @@ func TestFileStoreConcurrentUpdatesNotifyInOrder(t *testing.T) {
 		require.EqualValues(t, int64(i+2), revs[i])
 	}
 }
+
+// TestFileStoreUpdatesFromTwoStoresAreSerialized runs read-modify-write
+// updates from two stores on the same file (as two processes would): none
+// is lost.
+func TestFileStoreUpdatesFromTwoStoresAreSerialized(t *testing.T) {
+	ctx := context.Background()
+	a, path := openTemp(t)
+	_, err := a.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	b, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err)
+	const n = 20
+	var wg sync.WaitGroup
+	for _, s := range []*FileStore{a, b} {
+		wg.Add(1)
+		go func(s *FileStore) {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				_, err := s.Update(ctx, func(p *Params) error { p.Email.Port++; return nil })
+				require.NoError(t, err)
+			}
+		}(s)
+	}
+	wg.Wait()
+	p, err := a.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 25+2*n, p.Email.Port)
+	rev, err := b.Revision(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, 1+2*n, rev)
+}
