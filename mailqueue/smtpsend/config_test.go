@@ -186,3 +186,23 @@ func TestTokenCache(t *testing.T) {
 	_, err := c2.Token(ctx, false)
 	require.ErrorContains(t, err, "invalid_client")
 }
+
+func FuzzTimeoutsJSON(f *testing.F) {
+	f.Add(`{"dial":"30s","greeting":"1m","final":"10m"}`)
+	f.Add(`{"tls":"-1s"}`)
+	f.Add(`{"command":""}`)
+	f.Fuzz(func(t *testing.T, in string) {
+		var to smtpsend.Timeouts
+		if err := json.Unmarshal([]byte(in), &to); err != nil {
+			return
+		}
+		out, err := json.Marshal(to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back smtpsend.Timeouts
+		if err := json.Unmarshal(out, &back); err != nil || back != to {
+			t.Fatalf("round trip %s -> %s: %+v != %+v (%v)", in, out, back, to, err)
+		}
+	})
+}

@@ -714,6 +714,14 @@ func TestTestConnection(t *testing.T) {
 	require.Equal(t, []string{"dial", "greeting", "ehlo", "tls", "ehlo", "auth", "mail"}, names)
 	require.Empty(t, be.messages(), "no message is sent")
 
+	// A host name is resolved first and reported.
+	byName := cfg
+	byName.Host, byName.TLSServerName = "localhost", "mail.test"
+	rep, err = newSender(t, byName).TestConnection(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "dns", rep.Steps[0].Name)
+	require.NotEmpty(t, rep.Resolved)
+
 	cfg.Username = "bad"
 	rep, err = newSender(t, cfg).TestConnection(context.Background())
 	de := deliveryError(t, err)

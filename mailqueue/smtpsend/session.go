@@ -415,7 +415,10 @@ func (s *session) transaction(ctx context.Context, env mailqueue.Envelope, msg [
 		s.broken = true
 		return classifyIO(StepData, ctxErr(ctx, err))
 	}
-	s.dc.setStage(0)
+	// The final dot (still buffered) and the server's verdict share the
+	// final-reply timeout.
+	s.dc.setStage(set.Timeouts.Final)
+	defer s.dc.setStage(0)
 	if _, err := w.CloseWithResponse(); err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
