@@ -1,6 +1,7 @@
 package proxycfg
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net"
@@ -58,6 +59,9 @@ type HTTPProxy struct {
 	// for verifying the proxy's certificate (TLS only); empty means the
 	// system roots.
 	CAFile string `json:"ca_file,omitempty"`
+	// RootCAs, for programs that hold the pool in memory, replaces the
+	// system roots like CAFile (TLS only; not with CAFile). Nil means unset.
+	RootCAs *x509.CertPool `json:"-"`
 	// ServerName is the name checked against the proxy's certificate (TLS
 	// only); empty means Address.
 	ServerName string `json:"server_name,omitempty"`
@@ -240,6 +244,12 @@ func (p HTTPProxy) validate(l *fielderr.List, sect string) {
 	}
 	if !p.TLS && p.CAFile != "" {
 		l.Add(sect+".ca_file", "is only used with tls: true")
+	}
+	if !p.TLS && p.RootCAs != nil {
+		l.Add(sect+".root_cas", "is only used with tls: true")
+	}
+	if p.CAFile != "" && p.RootCAs != nil {
+		l.Add(sect+".ca_file", "and RootCAs are exclusive; set one")
 	}
 	if !p.TLS && p.ServerName != "" {
 		l.Add(sect+".server_name", "is only used with tls: true")

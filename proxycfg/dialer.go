@@ -99,7 +99,7 @@ func (p HTTPProxy) connectDialer(forward proxy.ContextDialer) (*ConnectDialer, e
 
 // tlsConfig is the client TLS configuration for the proxy itself.
 func (p HTTPProxy) tlsConfig() (*tls.Config, error) {
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: p.ServerName}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: p.ServerName, RootCAs: p.RootCAs}
 	if cfg.ServerName == "" {
 		cfg.ServerName = p.Address
 	}

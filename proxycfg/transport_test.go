@@ -275,6 +275,15 @@ func TestTransportTLSProxy(t *testing.T) {
 	var uerr x509.UnknownAuthorityError
 	require.True(t, errors.As(err, &uerr), "%v", err)
 
+	// An in-memory pool works like the file.
+	cfg.HTTP.RootCAs = x509.NewCertPool()
+	cfg.HTTP.RootCAs.AddCert(srv.Certificate())
+	c, err = cfg.HTTPClient()
+	require.NoError(t, err)
+	body, _ = get(t, c, target.URL)
+	require.Equal(t, "via tls proxy", body)
+	cfg.HTTP.RootCAs = nil
+
 	cfg.HTTP.CAFile = filepath.Join(t.TempDir(), "missing.pem")
 	_, err = cfg.Transport()
 	require.ErrorContains(t, err, "http.ca_file: cannot read")
