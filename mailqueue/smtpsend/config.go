@@ -291,6 +291,9 @@ func (c *Config) normalize() (*settings, error) {
 	if s.Username != "" && s.auth != AuthXOAUTH2 && !s.Password.IsSet() {
 		l.Add("password", "is required when a username is set")
 	}
+	if s.security == SecurityNone && s.RequireTLS {
+		l.Add("require_tls", "conflicts with security none")
+	}
 	if s.security == SecurityNone && s.hasCredentials() {
 		l.Add("security", "none would send credentials in clear; use auto, starttls or tls")
 	}

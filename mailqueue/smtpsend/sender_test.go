@@ -792,3 +792,59 @@ func TestConcurrentSends(t *testing.T) {
 	}
 	require.Len(t, be.messages(), 40)
 }
+
+func TestCapabilitiesOnlyFromPostTLSEHLO(t *testing.T) {
+	// Before TLS the server (or a man in the middle) claims a tiny SIZE and
+	// AUTH PLAIN; after TLS it offers LOGIN only and a large SIZE. The
+	// client must forget the first list (RFC 3207 §4.2).
+	sc := startScripted(t, script{
+		S("220 mail.test ESMTP\r\n"),
+		C("EHLO localhost"),
+		S("250-mail.test\r\n250-SIZE 10\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n"),
+		C("STARTTLS"),
+		S("220 ready\r\n"),
+		tlsServer(),
+		C("EHLO localhost"),
+		S("250-mail.test\r\n250-SIZE 100000\r\n250 AUTH LOGIN\r\n"),
+		C("AUTH LOGIN"),
+		S("334 " + b64("Username:") + "\r\n"),
+		C(b64("u@example.com")),
+		S("334 " + b64("Password:") + "\r\n"),
+		C(b64("pw")),
+		S("235 2.7.0 ok\r\n"),
+		C("MAIL FROM:<vm@example.com> SIZE=66"),
+		S("250 ok\r\n"),
+		C("RCPT TO:<bob@example.com>"),
+		S("250 ok\r\n"),
+		C("DATA"),
+		S("354 go\r\n"),
+		dataStep(),
+		S("250 queued\r\n"),
+	})
+	cfg := baseConfig(t, sc.port())
+	cfg.Username, cfg.Password = "u@example.com", "pw"
+	s := newSender(t, cfg)
+	require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
+	require.NoError(t, s.Close())
+	require.Eventually(t, func() bool { return strings.Contains(sc.log(0), "QUIT") }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, sc.err(0))
+}
+
+func TestBadGreetings(t *testing.T) {
+	for _, tc := range []struct {
+		name, greeting string
+		code           int
+	}{
+		{"421 busy", "421 4.3.2 mail.test too busy\r\n", 421},
+		{"554 no service", "554 5.3.2 mail.test no SMTP service here\r\n", 554},
+		{"not smtp", "HTTP/1.1 400 Bad Request\r\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := startScripted(t, script{S(tc.greeting), closeStep()})
+			de := deliveryError(t, newSender(t, baseConfig(t, sc.port())).Send(context.Background(), env(), []byte(testMsg)))
+			require.Equal(t, mailqueue.ClassTransport, de.Class)
+			require.Equal(t, smtpsend.StepGreeting, de.Step)
+			require.Equal(t, tc.code, de.Code)
+		})
+	}
+}
