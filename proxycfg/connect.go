@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/textproto"
@@ -50,6 +51,9 @@ type ConnectDialer struct {
 	Header http.Header
 	// Forward dials the proxy; nil means a plain net.Dialer.
 	Forward proxy.ContextDialer
+	// Logger receives one record per dial (debug on success, info on
+	// failure), never with credentials; nil means silent.
+	Logger *slog.Logger
 }
 
 // Dial is DialContext with a background context.
@@ -59,6 +63,17 @@ func (d *ConnectDialer) Dial(network, addr string) (net.Conn, error) {
 
 // DialContext connects to the proxy and asks it to CONNECT to addr.
 func (d *ConnectDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	start := time.Now()
+	c, err := d.dial(ctx, network, addr)
+	kind := "http"
+	if d.TLSConfig != nil {
+		kind = "https"
+	}
+	logDial(ctx, d.Logger, kind, d.ProxyAddr, addr, start, err)
+	return c, err
+}
+
+func (d *ConnectDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	if err := checkNetwork("connect", network); err != nil {
 		return nil, err
 	}

@@ -60,6 +60,13 @@
 // answer in the wrong protocol is ErrProxyProtocol. Use errors.Is and
 // errors.As; never match messages.
 //
+// # Logging and testing
+//
+// The dialer types take an optional *slog.Logger (nil is silent) that gets
+// one record per dial, never with credentials. Package proxycfg/proxytest
+// runs in-process HTTP, SOCKS4 and SOCKS5 proxies on 127.0.0.1 for tests of
+// code that dials through this package.
+//
 // # What it does not do
 //
 // No NTLM, Negotiate or Digest proxy authentication (Basic only), no SOCKS5

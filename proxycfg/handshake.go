@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -142,4 +143,19 @@ func isTyped(err error) bool {
 	var s4 *SOCKS4Error
 	var s5 *SOCKS5Error
 	return errors.As(err, &ce) || errors.As(err, &s4) || errors.As(err, &s5)
+}
+
+// logDial reports one dial at debug level (failures at info) to l, which may
+// be nil. It never logs credentials.
+func logDial(ctx context.Context, l *slog.Logger, kind, proxyAddr, target string, start time.Time, err error) {
+	if l == nil {
+		return
+	}
+	if err != nil {
+		l.LogAttrs(ctx, slog.LevelInfo, "proxycfg: tunnel failed", slog.String("proxy", kind+"://"+proxyAddr),
+			slog.String("target", target), slog.Duration("elapsed", time.Since(start)), slog.String("error", err.Error()))
+		return
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "proxycfg: tunnel open", slog.String("proxy", kind+"://"+proxyAddr),
+		slog.String("target", target), slog.Duration("elapsed", time.Since(start)))
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
+	"time"
 
 	"golang.org/x/net/proxy"
 )
@@ -42,6 +44,9 @@ type SOCKS4Dialer struct {
 	Resolver Resolver
 	// Forward dials the proxy; nil means a plain net.Dialer.
 	Forward proxy.ContextDialer
+	// Logger receives one record per dial (debug on success, info on
+	// failure), never with credentials; nil means silent.
+	Logger *slog.Logger
 }
 
 // Dial is DialContext with a background context.
@@ -51,6 +56,13 @@ func (d *SOCKS4Dialer) Dial(network, addr string) (net.Conn, error) {
 
 // DialContext connects to addr through the proxy.
 func (d *SOCKS4Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	start := time.Now()
+	c, err := d.dial(ctx, network, addr)
+	logDial(ctx, d.Logger, "socks4", d.ProxyAddr, addr, start, err)
+	return c, err
+}
+
+func (d *SOCKS4Dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	if err := checkNetwork("socks4", network); err != nil {
 		return nil, err
 	}

@@ -1,12 +1,14 @@
 package proxycfg_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -287,4 +289,34 @@ func TestTransportTLSProxy(t *testing.T) {
 	cfg.HTTP.CAFile = filepath.Join(t.TempDir(), "missing.pem")
 	_, err = cfg.Transport()
 	require.ErrorContains(t, err, "http.ca_file: cannot read")
+}
+
+func TestLoggerAndErrorsHideSecrets(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer target.Close()
+	p := startProxy(t, proxytest.HTTP, "u", specialPassword)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d := &proxycfg.ConnectDialer{ProxyAddr: p.Addr, Username: "u", Password: specialPassword, Logger: log}
+	c, err := d.DialContext(context.Background(), "tcp", target.Listener.Addr().String())
+	require.NoError(t, err)
+	c.Close()
+	d.Password = "wrong-" + specialPassword
+	_, err = d.DialContext(context.Background(), "tcp", target.Listener.Addr().String())
+	require.ErrorIs(t, err, proxycfg.ErrProxyAuthFailed)
+	out := buf.String()
+	require.Contains(t, out, "proxycfg: tunnel open")
+	require.Contains(t, out, "proxycfg: tunnel failed")
+	require.NotContains(t, out, specialPassword)
+
+	// A proxy that is down: net/http's error does not carry the proxy URL's password.
+	cfg := proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: "127.0.0.1", Port: 1, Username: "u", Password: specialPassword}}
+	cl, err := cfg.HTTPClient()
+	require.NoError(t, err)
+	for _, u := range []string{"http://example.invalid/", "https://example.invalid/"} {
+		_, err = cl.Get(u)
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), specialPassword)
+		require.NotContains(t, err.Error(), "p%40ss")
+	}
 }
