@@ -42,6 +42,13 @@ var ErrPickup = errors.New("mailqueue: pickup file")
 //
 // host names the Message-ID's right-hand side ("localhost" when empty).
 func ParsePickup(raw []byte, now time.Time, host string) (Envelope, []byte, error) {
+	return ParsePickupWithEnvelope(raw, now, host, Envelope{})
+}
+
+// ParsePickupWithEnvelope is ParsePickup where a non-empty env.From or
+// env.To takes precedence over the header fields (the "mailq enqueue -from
+// -to" flags); Bcc and X-Sender/X-Receiver are still removed.
+func ParsePickupWithEnvelope(raw []byte, now time.Time, host string, override Envelope) (Envelope, []byte, error) {
 	msg := toCRLF(raw)
 	hdr, body, found := bytes.Cut(msg, []byte("\r\n\r\n"))
 	if !found {
@@ -95,6 +102,12 @@ func ParsePickup(raw []byte, now time.Time, host string) (Envelope, []byte, erro
 			hasMID = true
 		}
 		kept = append(kept, f)
+	}
+	if override.From != "" {
+		hasSender, env.From = true, override.From
+	}
+	if len(override.To) > 0 {
+		hasReceiver, env.To = true, override.To
 	}
 	if !hasSender {
 		if len(from) == 0 {

@@ -386,8 +386,9 @@ func (q *Queue) Stats() Stats {
 }
 
 // Run delivers messages until ctx ends or Close or Shutdown is called. It
-// returns nil after Close or Shutdown, ctx's error when ctx ended, and
-// ErrRunning when the queue is already running.
+// returns nil after Close or Shutdown, ctx's error when ctx ended,
+// ErrRunning when the queue is already running and ErrSpoolLocked when the
+// store is a Spool that another process owns.
 func (q *Queue) Run(ctx context.Context) error {
 	q.mu.Lock()
 	if q.closed {
@@ -397,6 +398,10 @@ func (q *Queue) Run(ctx context.Context) error {
 	if q.running {
 		q.mu.Unlock()
 		return ErrRunning
+	}
+	if ex, ok := q.cfg.Store.(interface{ Exclusive() bool }); ok && !ex.Exclusive() {
+		q.mu.Unlock()
+		return ErrSpoolLocked
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	q.running = true

@@ -43,8 +43,27 @@ const maxHeaderLine = 1 << 20
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// SpoolAccess says how a process uses a spool folder.
+type SpoolAccess int
+
+// Spool access modes.
+const (
+	// AccessOwner (the default) takes the folder's lock when it is free,
+	// recovers the folder and may deliver; when another process holds the
+	// lock the Spool is shared (see Exclusive).
+	AccessOwner SpoolAccess = iota
+	// AccessShared never takes the lock: the Spool can Put and List while
+	// a delivering process owns the folder (a producer such as
+	// "mailq enqueue").
+	AccessShared
+	// AccessReadOnly only Lists; it creates and changes nothing.
+	AccessReadOnly
+)
+
 // SpoolOptions tunes OpenSpool. The zero value is ready to use.
 type SpoolOptions struct {
+	// Access is AccessOwner, AccessShared or AccessReadOnly.
+	Access SpoolAccess
 	// Logger receives recovery, quarantine and fsync-failure events.
 	// Nil is silent.
 	Logger *slog.Logger
@@ -108,6 +127,7 @@ type Spool struct {
 	putCommit *committer
 	failSync  *groupSync
 	broken    atomic.Pointer[error] // sticky fsync failure
+	readOnly  bool
 
 	mu       sync.Mutex // guards entries, order, gone, closed, lastScan
 	entries  map[string]*entry
@@ -138,6 +158,10 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.Access == AccessReadOnly {
+		s := &Spool{dir: dir, log: log, opts: opts, entries: map[string]*entry{}, readOnly: true}
+		return s, nil
+	}
 	for _, d := range []string{"", dirTmp, dirQueue, dirActive, dirFailed, dirCorrupt, dirPickup} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("mailqueue: spool: %w", err)
@@ -147,6 +171,9 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 	s.queueSync = newGroupSync(s.path(dirQueue), s.markBroken)
 	s.failSync = newGroupSync(s.path(dirFailed), s.markBroken)
 	s.putCommit = &committer{dir: s.path(dirQueue), broken: s.markBroken}
+	if opts.Access == AccessShared {
+		return s, nil
+	}
 	lf, locked, err := lockFile(filepath.Join(dir, lockName))
 	if err != nil {
 		return nil, fmt.Errorf("mailqueue: spool: lock: %w", err)
@@ -276,6 +303,9 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 	}
 	if err := s.check(false); err != nil {
 		return Meta{}, err
+	}
+	if s.readOnly {
+		return Meta{}, errors.New("mailqueue: spool opened read-only")
 	}
 	if err := ValidateEnvelope(env); err != nil {
 		return Meta{}, err
@@ -632,6 +662,9 @@ func (s *Spool) List(ctx context.Context) ([]Meta, error) {
 // changing anything (used by List; unreadable files are skipped).
 func (s *Spool) readDirMetas(dir string) ([]Meta, error) {
 	des, err := os.ReadDir(s.path(dir))
+	if s.readOnly && errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("mailqueue: spool: %w", err)
 	}
