@@ -106,6 +106,7 @@ func (a *xoauth2Client) response() []byte {
 	return []byte("user=" + a.user + "\x01auth=Bearer " + a.token + "\x01\x01")
 }
 
+// Start implements sasl.Client.
 func (a *xoauth2Client) Start() (string, []byte, error) {
 	if a.initial {
 		a.sent = true
@@ -114,6 +115,7 @@ func (a *xoauth2Client) Start() (string, []byte, error) {
 	return AuthXOAUTH2, nil, nil
 }
 
+// Next implements sasl.Client.
 func (a *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 	if !a.sent {
 		a.sent = true
@@ -133,8 +135,10 @@ type loginClient struct {
 	step       int
 }
 
+// Start implements sasl.Client.
 func (a *loginClient) Start() (string, []byte, error) { return AuthLogin, nil, nil }
 
+// Next implements sasl.Client.
 func (a *loginClient) Next(challenge []byte) ([]byte, error) {
 	c := strings.ToLower(string(challenge))
 	a.step++
@@ -157,8 +161,10 @@ type cramMD5Client struct {
 	done       bool
 }
 
+// Start implements sasl.Client.
 func (a *cramMD5Client) Start() (string, []byte, error) { return AuthCRAMMD5, nil, nil }
 
+// Next implements sasl.Client.
 func (a *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 	if a.done {
 		return nil, sasl.ErrUnexpectedServerChallenge

@@ -51,6 +51,7 @@ func (c *deadlineConn) apply() error {
 	return c.Conn.SetDeadline(minTime(c.req, c.stage, c.ctxDL))
 }
 
+// SetDeadline records the library's deadline and applies the clamped one.
 func (c *deadlineConn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -58,9 +59,12 @@ func (c *deadlineConn) SetDeadline(t time.Time) error {
 	return c.apply()
 }
 
+// SetReadDeadline is SetDeadline: the library never splits them.
 func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
+// SetWriteDeadline is SetDeadline: the library never splits them.
 func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
 
+// Write counts the bytes written.
 func (c *deadlineConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	c.mu.Lock()
@@ -124,6 +128,7 @@ type replayConn struct {
 	r io.Reader
 }
 
+// Read returns the replayed bytes first.
 func (c *replayConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
 // reply is one parsed SMTP reply.
