@@ -60,7 +60,8 @@ func (c *deadlineConn) SetDeadline(t time.Time) error {
 }
 
 // SetReadDeadline is SetDeadline: the library never splits them.
-func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
+func (c *deadlineConn) SetReadDeadline(t time.Time) error { return c.SetDeadline(t) }
+
 // SetWriteDeadline is SetDeadline: the library never splits them.
 func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
 
