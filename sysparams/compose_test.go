@@ -147,6 +147,10 @@ func fakeMicrosoft(t *testing.T, sent *atomic.Int32) *httptest.Server {
 		sent.Add(1)
 		w.WriteHeader(http.StatusAccepted)
 	})
+	mux.HandleFunc("GET /v1.0/users/{user}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"id": "1", "mail": r.PathValue("user"), "userPrincipalName": r.PathValue("user")})
+	})
 	srv := httptest.NewTLSServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -170,7 +174,20 @@ func TestMailSenderO365Graph(t *testing.T) {
 	require.NoError(t, snd.Send(ctx, mailqueue.Envelope{From: "fax@example.onmicrosoft.com", To: []string{"bob@example.com"}}, []byte(testMsg)))
 	require.EqualValues(t, 1, sent.Load())
 
+	rep, err := p.TestEmailWith(ctx, MailOptions{HTTPClient: ms.Client()})
+	require.NoError(t, err, "%s", rep)
+	require.True(t, rep.OK)
+	require.Equal(t, ProtocolO365, rep.Protocol)
+	require.Equal(t, []string{"token", "permission", "mailbox"}, stepNames(rep))
+	require.EqualValues(t, 1, sent.Load(), "a connection test sends nothing")
+
 	p.Email.O365.ClientSecret = "wrong"
+	rep, err = p.TestEmailWith(ctx, MailOptions{HTTPClient: ms.Client()})
+	require.Error(t, err)
+	require.False(t, rep.OK)
+	require.Equal(t, "token", rep.FailedStep)
+	require.NotContains(t, rep.String(), "wrong")
+
 	snd2, err := p.MailSender(MailOptions{HTTPClient: ms.Client()})
 	require.NoError(t, err)
 	defer snd2.Close()
@@ -240,4 +257,12 @@ func TestHTTPClientFromParamsUsesProxy(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.NotEmpty(t, hp.Targets())
+}
+
+func stepNames(t EmailTest) []string {
+	var out []string
+	for _, s := range t.Steps {
+		out = append(out, s.Name)
+	}
+	return out
 }
