@@ -82,11 +82,13 @@ type SOCKSProxy struct {
 	// Password: SOCKS5 only (1-255 bytes); mandatory with a Username for
 	// SOCKS5 and refused for SOCKS4, which cannot carry it.
 	Password Secret `json:"password,omitempty"`
-	// ResolveLocally makes this host resolve target names and send the proxy
-	// an IP address (socks5:// and socks4:// in curl's terms). False, the
-	// default, sends names to the proxy (socks5h://, socks4a://), so no DNS
-	// query leaves this host for proxied targets.
-	ResolveLocally bool `json:"resolve_locally,omitempty"`
+	// Resolve says who resolves target names: ResolveProxy sends the name to
+	// the proxy (socks5h://, socks4a://), so no DNS query for a proxied
+	// target leaves this host; ResolveLocal resolves it here and sends the
+	// IP address (socks5://, socks4://). Empty means the usual choice of each
+	// version: the proxy for SOCKS5, this host for SOCKS4, since SOCKS4a is
+	// an extension that servers such as Dante do not implement.
+	Resolve string `json:"resolve,omitempty"`
 }
 
 // Enabled reports whether the HTTP proxy is configured (has an Address).
@@ -100,6 +102,24 @@ func (p HTTPProxy) HostPort() string { return net.JoinHostPort(p.Address, strcon
 
 // HostPort returns "address:port", with brackets around an IPv6 address.
 func (p SOCKSProxy) HostPort() string { return net.JoinHostPort(p.Address, strconv.Itoa(p.Port)) }
+
+// Values of SOCKSProxy.Resolve.
+const (
+	ResolveProxy = "proxy" // the proxy resolves target names (socks5h, socks4a)
+	ResolveLocal = "local" // this host resolves target names (socks5, socks4)
+)
+
+// ResolvesLocally reports whether target names are resolved on this host,
+// applying the per-version default of an empty Resolve.
+func (p SOCKSProxy) ResolvesLocally() bool {
+	switch p.Resolve {
+	case ResolveLocal:
+		return true
+	case ResolveProxy:
+		return false
+	}
+	return p.version() == 4
+}
 
 // version returns the effective SOCKS version (zero means 5).
 func (p SOCKSProxy) version() int {
@@ -115,10 +135,10 @@ func (p SOCKSProxy) Scheme() string {
 	s := "socks5"
 	if p.version() == 4 {
 		s = "socks4"
-		if !p.ResolveLocally {
+		if !p.ResolvesLocally() {
 			s = "socks4a"
 		}
-	} else if !p.ResolveLocally {
+	} else if !p.ResolvesLocally() {
 		s = "socks5h"
 	}
 	return s
@@ -264,6 +284,9 @@ func (p HTTPProxy) validate(l *fielderr.List, sect string) {
 
 func (p SOCKSProxy) validate(l *fielderr.List, sect string) {
 	validateCommon(l, sect, p.Address, p.Port, p.Username, p.Password)
+	if p.Resolve != "" && p.Resolve != ResolveProxy && p.Resolve != ResolveLocal {
+		l.Add(sect+".resolve", "must be %q, %q or empty, got %q", ResolveProxy, ResolveLocal, p.Resolve)
+	}
 	switch p.Version {
 	case 0, 5:
 		// RFC 1929: ULEN and PLEN are one octet each and must be at least 1.

@@ -62,6 +62,8 @@ func TestValidate(t *testing.T) {
 			[]string{"socks.password: SOCKS4 cannot carry a password; use version 5 for username/password authentication"}},
 		{"socks version", Config{SOCKS: SOCKSProxy{Version: 6, Address: "s", Port: 1}},
 			[]string{"socks.version: must be 4 or 5, got 6"}},
+		{"socks resolve", Config{SOCKS: SOCKSProxy{Address: "s", Port: 1, Resolve: "remote"}},
+			[]string{`socks.resolve: must be "proxy", "local" or empty, got "remote"`}},
 		{"CR LF NUL", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Username: "a\r\nb", Password: "x\x00"}, SOCKS: SOCKSProxy{Address: "s\n", Port: 1}},
 			[]string{"http.username: must not contain CR, LF or NUL", "http.password: must not contain CR, LF or NUL", "socks.address: must not contain CR, LF or NUL"}},
 		{"ca_file without tls", Config{HTTP: HTTPProxy{Address: "p", Port: 1, CAFile: "/x"}},
@@ -91,10 +93,11 @@ func TestString(t *testing.T) {
 		SOCKS:  SOCKSProxy{Version: 4, Address: "2001:db8::1", Port: 1080, Username: "alice"},
 		Bypass: []string{"localhost", ".corp"},
 	}
-	require.Equal(t, "http://us%40er:xxxxx@proxy.corp:3128 socks4a://alice@[2001:db8::1]:1080 bypass=localhost,.corp", c.String())
+	require.Equal(t, "http://us%40er:xxxxx@proxy.corp:3128 socks4://alice@[2001:db8::1]:1080 bypass=localhost,.corp", c.String())
 	require.Equal(t, "direct", Config{}.String())
 	require.Equal(t, "https://proxy:443", HTTPProxy{Address: "proxy", Port: 443, TLS: true}.String())
-	require.Equal(t, "socks5://u:xxxxx@s:1", SOCKSProxy{Address: "s", Port: 1, Username: "u", Password: "p", ResolveLocally: true}.String())
+	require.Equal(t, "socks5://u:xxxxx@s:1", SOCKSProxy{Address: "s", Port: 1, Username: "u", Password: "p", Resolve: ResolveLocal}.String())
+	require.Equal(t, "socks4a://s:1", SOCKSProxy{Version: 4, Address: "s", Port: 1, Resolve: ResolveProxy}.String())
 }
 
 // TestSecretsNeverPrint formats every config type every way a program might

@@ -123,9 +123,9 @@ func (p SOCKSProxy) dialer(forward proxy.ContextDialer) proxy.ContextDialer {
 		forward = defaultForward()
 	}
 	if p.version() == 4 {
-		return &SOCKS4Dialer{ProxyAddr: p.HostPort(), UserID: p.Username, ResolveLocally: p.ResolveLocally, Forward: forward}
+		return &SOCKS4Dialer{ProxyAddr: p.HostPort(), UserID: p.Username, ResolveLocally: p.ResolvesLocally(), Forward: forward}
 	}
-	return &SOCKS5Dialer{ProxyAddr: p.HostPort(), Username: p.Username, Password: p.Password, ResolveLocally: p.ResolveLocally, Forward: forward}
+	return &SOCKS5Dialer{ProxyAddr: p.HostPort(), Username: p.Username, Password: p.Password, ResolveLocally: p.ResolvesLocally(), Forward: forward}
 }
 
 var _ proxy.ContextDialer = (*BypassDialer)(nil)

@@ -11,7 +11,8 @@
 //     SOCKS4Dialer.
 //   - SOCKS5 (RFC 1928) with username/password authentication (RFC 1929),
 //     remote name resolution by default (socks5h) or local resolution:
-//     SOCKS5Dialer.
+//     SOCKS5Dialer. SOCKS4 resolves names locally by default, as SOCKS4a is
+//     an extension some servers (Dante) lack; SOCKSProxy.Resolve chooses.
 //   - NO_PROXY-style bypass lists (hosts, .domains, IPs, CIDRs, "*"): Bypass
 //     and BypassDialer.
 //   - Settings (Config) with JSON names http, socks, address, port,

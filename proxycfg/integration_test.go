@@ -180,13 +180,31 @@ func TestIntegrationDante(t *testing.T) {
 	})
 	t.Run("socks4", func(t *testing.T) {
 		cfg := realConfig(t, p, false, 4)
-		cfg.SOCKS.Password = ""
-		cfg.SOCKS.ResolveLocally = true
+		cfg.SOCKS.Password = "" // SOCKS4 default: names resolved here
 		d, err := cfg.SOCKSDialer(nil)
 		require.NoError(t, err)
 		converse(t, d, target)
 		_, port, _ := net.SplitHostPort(target)
 		converse(t, d, "localhost:"+port) // resolved here, sent as an IPv4 address
+	})
+	t.Run("socks4a", func(t *testing.T) {
+		// Dante 1.4 does not implement SOCKS4a: a name sent to it is
+		// refused with 0x5b, which must surface as a typed error.
+		cfg := realConfig(t, p, false, 4)
+		cfg.SOCKS.Password = ""
+		cfg.SOCKS.Resolve = proxycfg.ResolveProxy
+		d, err := cfg.SOCKSDialer(nil)
+		require.NoError(t, err)
+		_, port, _ := net.SplitHostPort(target)
+		c, err := d.DialContext(context.Background(), "tcp", "localhost:"+port)
+		if err == nil {
+			c.Close()
+			converse(t, d, "localhost:"+port)
+			return
+		}
+		var se *proxycfg.SOCKS4Error
+		require.True(t, errors.As(err, &se), "%v", err)
+		require.Equal(t, proxycfg.SOCKS4Rejected, se.Code)
 	})
 	t.Run("socks4 refused", func(t *testing.T) {
 		cfg := realConfig(t, p, false, 4)
@@ -214,7 +232,7 @@ func TestIntegrationMicrosocks(t *testing.T) {
 	})
 	t.Run("socks5 local resolution", func(t *testing.T) {
 		local := cfg
-		local.SOCKS.ResolveLocally = true
+		local.SOCKS.Resolve = proxycfg.ResolveLocal
 		d, err := local.Dialer(nil)
 		require.NoError(t, err)
 		converse(t, d, "localhost:"+port)

@@ -83,8 +83,11 @@ func FromURL(raw string) (Config, error) {
 		if strings.HasPrefix(s, "socks4") {
 			v = 4
 		}
-		c.SOCKS = SOCKSProxy{Version: v, Address: host, Port: orPort(defaultSOCKSPort), Username: user, Password: pw,
-			ResolveLocally: s == "socks4" || s == "socks5"}
+		resolve := ResolveProxy
+		if s == "socks4" || s == "socks5" {
+			resolve = ResolveLocal
+		}
+		c.SOCKS = SOCKSProxy{Version: v, Address: host, Port: orPort(defaultSOCKSPort), Username: user, Password: pw, Resolve: resolve}
 	default:
 		return c, fmt.Errorf("proxycfg: unsupported proxy scheme %q (want http, https, socks4, socks4a, socks5 or socks5h)", scheme)
 	}

@@ -147,7 +147,7 @@ status=0
 go test -count=1 -run 'Integration' -v ./proxycfg/... ./examples/proxydial/... 2>&1 | tee "$dir/go-test.log" | grep -E '^(=== RUN|--- |    --- |ok|FAIL|PASS|panic)|_test.go:' || true
 if ! grep -q '^ok' "$dir/go-test.log" || grep -q -- '^--- FAIL\|^FAIL' "$dir/go-test.log"; then
   status=1
-  echo "--- go test output"; grep -v '^=== ' "$dir/go-test.log" | tail -80
+  echo "--- go test failures"; grep -v -E '^(=== |--- PASS|    --- PASS)' "$dir/go-test.log" | tail -80
   echo "--- squid cache.log"; tail -20 "$dir/squid/cache.log" 2>/dev/null
   echo "--- danted.log"; tail -20 "$dir/danted.log" 2>/dev/null
 fi
