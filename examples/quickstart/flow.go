@@ -239,6 +239,12 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 
 func (f *flow) stepCertificate(p *sysparams.Params) error {
 	f.section(2, "Secure communications certificate")
+	if o, err := p.CertificateOptions(f.host); err != nil || o.Validate() != nil {
+		// Some computer names (with characters a certificate cannot carry)
+		// are refused; the demo goes on with "localhost".
+		f.row("note", "computer name %q cannot be a certificate name; using localhost", f.host)
+		f.host = "localhost"
+	}
 	_, st, err := p.EnsureCertificate(f.dir, f.host, nil)
 	if err != nil {
 		return err

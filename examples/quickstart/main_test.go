@@ -171,3 +171,10 @@ func TestQuickstartParamsFlag(t *testing.T) {
 	require.Equal(t, before, after, "the parameter file is only read")
 	require.True(t, strings.Contains(out, "len:1-5"), out)
 }
+
+func TestQuickstartOddHostname(t *testing.T) {
+	code, out, errs := runQS(t, "-dir", t.TempDir(), "-hostname", "bad host!")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, out, "using localhost")
+	require.Contains(t, out, "subject    CN=localhost")
+}
