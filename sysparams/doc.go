@@ -26,8 +26,9 @@
 // 800-38D) under a key kept in a separate 0600 key file created on first
 // use. The field path is authenticated with each ciphertext, so a sealed
 // value moved to another field does not decrypt. RotateKey re-seals every
-// secret with a new key. The PostgreSQL store (sysparams/pgstore) stores
-// the same Document with a key the host supplies (Keyring).
+// secret with a new key. Other stores (a PostgreSQL store shared by cluster
+// nodes) keep the same Document, sealed with a key the host supplies
+// (NewKeyring), and compute the same Change with Diff.
 //
 // Secrets use the Secret type, which never prints: fmt verbs, log/slog
 // and JSON all show "[REDACTED]".

@@ -7,9 +7,9 @@ import (
 )
 
 // Store persists one parameter set and tells subscribers about changes.
-// The file store (OpenFile) is the embedded default; sysparams/pgstore
-// shares one set between cluster nodes. Implementations are safe for
-// concurrent use.
+// The file store (OpenFile) is the embedded default; a database store
+// shares one set between cluster nodes, keeping the same Document form.
+// Implementations are safe for concurrent use.
 type Store interface {
 	// Load returns a copy of the current parameters; the caller may modify
 	// it freely. A store that was never written returns Defaults().
