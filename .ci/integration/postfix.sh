@@ -16,6 +16,8 @@
 #   UCXKIT_POSTFIX_TLS_NAME    name in the certificate
 #   UCXKIT_POSTFIX_SINK        127.0.0.1:<port>  the relay target
 #   UCXKIT_POSTFIX_SINK_DIR    folder where the sink stores messages
+# With UCXKIT_POSTFIX_BENCH=1 it also runs mailqueue's benchmarks against
+# this Postfix (UCXKIT_POSTFIX_BENCH_RE, UCXKIT_POSTFIX_BENCHTIME).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
@@ -195,5 +197,10 @@ status=0
 go test -count=1 -run 'Integration' ./mailqueue/... || status=1
 if [ $status -ne 0 ]; then
   echo "--- postfix log (tail)"; tail -40 "$work/maillog" 2>/dev/null
+fi
+# Optional: mailqueue's benchmarks with this Postfix as the baseline
+# (UCXKIT_POSTFIX_BENCH=1; not part of the CI pass/fail).
+if [ "${UCXKIT_POSTFIX_BENCH:-}" = 1 ] && [ $status -eq 0 ]; then
+  go test -run '^$' -bench "${UCXKIT_POSTFIX_BENCH_RE:-.}" -benchtime "${UCXKIT_POSTFIX_BENCHTIME:-1000x}" ./mailqueue/ || true
 fi
 exit $status
