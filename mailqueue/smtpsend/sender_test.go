@@ -60,8 +60,10 @@ func TestAuthOfferedOnlyAfterSTARTTLS(t *testing.T) {
 	require.NotContains(t, tr, "s3cret")
 	require.NotContains(t, tr, base64.StdEncoding.EncodeToString([]byte("\x00fax@example.com\x00s3cret")))
 	require.Contains(t, tr, "[smtpsend: AUTH PLAIN exchange not traced]")
-	// Two EHLOs: the clear one and the one after TLS.
+	// Two EHLOs: the clear one and the one after TLS; the greeting once.
 	require.Equal(t, 2, strings.Count(tr, "EHLO localhost"))
+	require.Equal(t, 1, strings.Count(tr, "220 mail.test"), "trace:\n%s", tr)
+	require.Contains(t, tr, "[smtpsend: TLS established: TLS 1.3")
 }
 
 func TestMechanisms(t *testing.T) {

@@ -82,6 +82,7 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 	set := s.set
 	var conn net.Conn = s.dc
 	secured := false
+	replayed := 0 // greeting bytes replayed to the client library
 	if set.implicitTLS() {
 		start := time.Now()
 		tc, err := s.tlsHandshake(ctx, s.dc)
@@ -108,6 +109,7 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 		p.ok(StepGreeting, start, g.text())
 		if set.security == SecurityNone {
 			conn = &replayConn{Conn: s.dc, r: io.MultiReader(strings.NewReader(g.raw), br)}
+			replayed = len(g.raw)
 		} else {
 			start = time.Now()
 			s.dc.setStage(set.Timeouts.Command)
@@ -158,7 +160,9 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 				// connection. RFC 3207 §4.2: all pre-TLS knowledge is
 				// discarded; the library sends a fresh EHLO.
 				conn = &replayConn{Conn: tc, r: io.MultiReader(strings.NewReader(g.raw), tc)}
+				replayed = len(g.raw)
 				secured = true
+				traceNote(trace, "TLS established: "+s.tlsDetail())
 			case set.security == SecurityStartTLS || set.RequireTLS || set.hasCredentials():
 				why := "security is starttls"
 				if set.hasCredentials() && set.security == SecurityAuto {
@@ -173,6 +177,7 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 				// Continue in clear: replay the greeting, the library
 				// says EHLO again.
 				conn = &replayConn{Conn: s.dc, r: io.MultiReader(strings.NewReader(g.raw), br)}
+				replayed = len(g.raw)
 			}
 		}
 	}
@@ -181,6 +186,10 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 	c.CommandTimeout = set.Timeouts.Command
 	c.SubmissionTimeout = set.Timeouts.Final
 	c.DebugWriter = trace
+	if trace != nil && replayed > 0 {
+		// The replayed greeting is already in the trace.
+		c.DebugWriter = &skipWriter{w: trace, skip: replayed}
+	}
 	s.c = c
 	start := time.Now()
 	before := s.dc.bytesWritten()
@@ -296,7 +305,7 @@ func (s *session) authenticate(ctx context.Context, trace io.Writer) *mailqueue.
 	s.auth = mech
 	// The AUTH exchange carries credentials: keep it out of the trace.
 	s.c.DebugWriter = nil
-	defer func() { s.c.DebugWriter = trace }()
+	defer func() { s.c.DebugWriter = trace }() // the replayed greeting is long past
 	traceNote(trace, "AUTH "+mech+" exchange not traced")
 
 	run := func(refresh bool) error {
@@ -463,4 +472,27 @@ func (s *session) quit() {
 	if err := s.c.Quit(); err != nil {
 		_ = s.c.Close()
 	}
+}
+
+// skipWriter drops the first skip bytes written to it (the replayed
+// greeting, which the client library reads and traces again).
+type skipWriter struct {
+	w    io.Writer
+	skip int
+}
+
+// Write forwards b after the skipped prefix.
+func (s *skipWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	if s.skip > 0 {
+		k := min(s.skip, len(b))
+		s.skip -= k
+		b = b[k:]
+	}
+	if len(b) > 0 {
+		if _, err := s.w.Write(b); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }
