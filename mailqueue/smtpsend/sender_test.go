@@ -18,6 +18,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/proxy"
 
 	"github.com/ucxkit/ucxkit/mailqueue"
 	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
@@ -849,4 +850,66 @@ func TestBadGreetings(t *testing.T) {
 			require.Equal(t, tc.code, de.Code)
 		})
 	}
+}
+
+// socks5Server is a minimal SOCKS5 proxy (no auth, CONNECT only) that sends
+// its CONNECT reply and the upstream server's first bytes in one write, as a
+// proxy on a fast network does.
+func socks5Server(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := io.ReadFull(c, buf[:2]); err != nil {
+					return
+				}
+				if _, err := io.ReadFull(c, buf[:buf[1]]); err != nil {
+					return
+				}
+				_, _ = c.Write([]byte{5, 0})
+				if _, err := io.ReadFull(c, buf[:4]); err != nil || buf[3] != 1 {
+					return // IPv4 targets only in this test
+				}
+				if _, err := io.ReadFull(c, buf[:6]); err != nil {
+					return
+				}
+				target := fmt.Sprintf("%d.%d.%d.%d:%d", buf[0], buf[1], buf[2], buf[3], int(buf[4])<<8|int(buf[5]))
+				up, err := net.Dial("tcp", target)
+				if err != nil {
+					_, _ = c.Write([]byte{5, 5, 0, 1, 0, 0, 0, 0, 0, 0})
+					return
+				}
+				defer up.Close()
+				n, _ := up.Read(buf) // the greeting
+				_, _ = c.Write(append([]byte{5, 0, 0, 1, 127, 0, 0, 1, 0, 0}, buf[:n]...))
+				go func() { _, _ = io.Copy(up, c) }()
+				_, _ = io.Copy(c, up)
+			}(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestThroughSOCKS5Proxy(t *testing.T) {
+	be := &backend{authOK: func(string, string, string) error { return nil }}
+	port := startServer(t, be, withTLS(t))
+	d, err := proxy.SOCKS5("tcp", socks5Server(t), nil, proxy.Direct)
+	require.NoError(t, err)
+	cfg := baseConfig(t, port)
+	cfg.Dialer = d.(proxy.ContextDialer)
+	cfg.Username, cfg.Password = "u", "p"
+	s := newSender(t, cfg)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
+	}
+	require.Len(t, be.messages(), 3)
+	require.True(t, be.messages()[0].TLS)
 }
