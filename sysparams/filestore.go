@@ -40,10 +40,11 @@ type FileStore struct {
 	now     func() time.Time
 	subs    Subscribers
 
-	mu     sync.Mutex // guards keys, last, closed, hook
+	mu     sync.Mutex // guards keys, last, cache, closed, hook
 	keys   *Keyring   // nil until loaded or created
 	last   *Params    // the parameters last loaded or saved, for Reload
 	lastRv int64
+	cache  *readCache // the decoded file, while it is unchanged
 	closed bool
 	hook   crashHook
 }
@@ -103,6 +104,21 @@ func (s *FileStore) KeyPath() string { return s.keyPath }
 // read loads the file: Defaults() and revision 0 when it does not exist.
 // Called with mu held or before the store is shared.
 func (s *FileStore) read() (*Params, int64, error) {
+	fi, err := os.Stat(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		s.cache = nil
+		return Defaults(), 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("sysparams: read %s: %w", s.path, err)
+	}
+	if c := s.cache; c != nil && os.SameFile(fi, c.fi) && fi.ModTime().Equal(c.fi.ModTime()) && fi.Size() == c.fi.Size() {
+		// Every save renames a new file into place, so an unchanged
+		// file identity, time and size mean unchanged content.
+		p, err := c.p.Clone()
+		return p, c.rev, err
+	}
+	s.cache = nil
 	b, err := os.ReadFile(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Defaults(), 0, nil
@@ -135,7 +151,17 @@ func (s *FileStore) read() (*Params, int64, error) {
 	if err != nil {
 		return nil, 0, &FileError{Path: s.path, Err: err}
 	}
+	if keep, err := p.Clone(); err == nil {
+		s.cache = &readCache{fi: fi, p: keep, rev: d.Revision}
+	}
 	return p, d.Revision, nil
+}
+
+// readCache is the last file read, decrypted, with the file's identity.
+type readCache struct {
+	fi  os.FileInfo
+	p   *Params
+	rev int64
 }
 
 // Load returns a copy of the parameters in the file.
@@ -260,6 +286,7 @@ func (s *FileStore) save(p *Params, rev int64) error {
 			return fmt.Errorf("sysparams: %w", err)
 		}
 	}
+	s.cache = nil
 	return writeFileAtomic(s.path, b, 0o600, s.hook)
 }
 

@@ -68,8 +68,12 @@ func FuzzParamsJSON(f *testing.F) {
 		}
 		_ = p.Validate()
 		_ = Diff(Defaults(), &p)
-		if _, err := p.Clone(); err != nil {
+		c, err := p.Clone()
+		if err != nil {
 			t.Fatalf("clone: %v", err)
+		}
+		if d := Diff(&p, c); !d.Empty() {
+			t.Fatalf("clone differs in %v", d.Fields)
 		}
 	})
 }

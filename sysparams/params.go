@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/ucxkit/ucxkit/certgen"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
@@ -151,18 +152,64 @@ func (p *Params) Forget(section string) error {
 	return nil
 }
 
-// Clone returns a deep copy of p, secrets included. It goes through the
-// JSON form, so it copies exactly what the parameters are.
+// Clone returns a deep copy of p, secrets included: the sections are
+// copied and every list and pointer reached through exported fields is
+// duplicated, so the copy shares nothing the caller can change. The error
+// is always nil; it is kept for copies that may fail in a later version.
 func (p *Params) Clone() (*Params, error) {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("sysparams: clone: %w", err)
-	}
-	secrets := map[string]Secret{}
-	for _, f := range secretFields(p) {
-		if s := f.get(); s.IsSet() {
-			secrets[f.path] = s
+	q := new(Params)
+	deepCopy(reflect.ValueOf(q).Elem(), reflect.ValueOf(p).Elem())
+	return q, nil
+}
+
+// deepCopy copies src into the settable dst, duplicating pointers, slices
+// and maps reached through exported fields.
+func deepCopy(dst, src reflect.Value) {
+	switch src.Kind() {
+	case reflect.Pointer:
+		if src.IsNil() {
+			dst.Set(reflect.Zero(src.Type()))
+			return
 		}
+		n := reflect.New(src.Type().Elem())
+		deepCopy(n.Elem(), src.Elem())
+		dst.Set(n)
+	case reflect.Struct:
+		dst.Set(src)
+		t := src.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if t.Field(i).IsExported() {
+				deepCopy(dst.Field(i), src.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if src.IsNil() {
+			dst.Set(reflect.Zero(src.Type()))
+			return
+		}
+		n := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
+		for i := 0; i < src.Len(); i++ {
+			deepCopy(n.Index(i), src.Index(i))
+		}
+		dst.Set(n)
+	case reflect.Array:
+		for i := 0; i < src.Len(); i++ {
+			deepCopy(dst.Index(i), src.Index(i))
+		}
+	case reflect.Map:
+		if src.IsNil() {
+			dst.Set(reflect.Zero(src.Type()))
+			return
+		}
+		n := reflect.MakeMapWithSize(src.Type(), src.Len())
+		it := src.MapRange()
+		for it.Next() {
+			v := reflect.New(src.Type().Elem()).Elem()
+			deepCopy(v, it.Value())
+			n.SetMapIndex(it.Key(), v)
+		}
+		dst.Set(n)
+	default:
+		dst.Set(src)
 	}
-	return decodeWithSecrets(raw, secrets, func(path string, s Secret) (Secret, error) { return s, nil })
 }

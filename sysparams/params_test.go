@@ -247,3 +247,24 @@ func TestSecretsNeverPrint(t *testing.T) {
 		}
 	}
 }
+
+func TestCloneSharesNothing(t *testing.T) {
+	p := validParams()
+	setTestHTTPProxy(p)
+	p.NumberingPlan.UseDefaults = false
+	p.NumberingPlan.InternalPatterns = []string{"2XXX"}
+	p.Proxy.Bypass = []string{"10.0.0.0/8"}
+	p.Certificate.ExtraNames = []string{"a.example.com"}
+	c, err := p.Clone()
+	require.NoError(t, err)
+	require.Equal(t, p, c)
+	require.True(t, Diff(p, c).Empty())
+	c.NumberingPlan.InternalPatterns[0] = "3XXX"
+	c.Proxy.Bypass[0] = "x"
+	c.Certificate.ExtraNames[0] = "b.example.com"
+	c.Proxy.HTTP.Password = "other"
+	require.Equal(t, "2XXX", p.NumberingPlan.InternalPatterns[0])
+	require.Equal(t, "10.0.0.0/8", p.Proxy.Bypass[0])
+	require.Equal(t, "a.example.com", p.Certificate.ExtraNames[0])
+	require.Equal(t, testProxyPassword, p.Proxy.HTTP.Password.Reveal())
+}
