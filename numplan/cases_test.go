@@ -106,3 +106,24 @@ func TestCiscoLeadingPlusHint(t *testing.T) {
 	require.Contains(t, err.Error(), `internal_patterns[0]: at byte 0:`)
 	require.Contains(t, err.Error(), `use \+`)
 }
+
+// TestReviewRegressions are wrong answers found in review, each fixed.
+func TestReviewRegressions(t *testing.T) {
+	ukTapi := Config{LocalCountryCode: "+44", InternationalPrefix: "00", OutgoingPrefix: "9", TAPIIncludesPrefix: true}
+	usTapi := Config{LocalCountryCode: "+1", InternationalPrefix: "011", OutgoingPrefix: "9", TAPIIncludesPrefix: true, InternalPatterns: []string{"4XXX"}}
+	gbPrimary := Config{LocalCountryCode: "+44", InternationalPrefix: "00", OutgoingPrefix: "9", InternalPatterns: []string{"2XXX"}}
+	for _, c := range []pcase{
+		// The PBX reports 999 as dialled: stripping the 9 left "99", unknown.
+		{"UK tapi 999 as reported", ukTapi, DirTAPI, "999", "", KindService, "999", "", "", -1},
+		{"UK tapi 9999 prefixed", ukTapi, DirTAPI, "9999", "", KindService, "999", "", "", -1},
+		{"UK tapi 9112 prefixed", ukTapi, DirTAPI, "9112", "", KindService, "112", "", "", -1},
+		{"US tapi 911 as reported", usTapi, DirTAPI, "911", "", KindService, "911", "", "", -1},
+		{"US tapi national still stripped", usTapi, DirTAPI, "912025550123", "", KindExternal, "+12025550123", "-", "", -1},
+		// The primary extension check hid the rule of an internal number.
+		{"primary that is internal reports its rule", gbPrimary, DirOut, "2001", "2001", KindInternal, "2001", "", "2001", 0},
+		{"primary outside the patterns", gbPrimary, DirOut, "3001", "3001", KindInternal, "3001", "", "3001", -1},
+		{"not the primary", gbPrimary, DirOut, "3001", "3002", KindUnknown, "3001", "", "93001", -1},
+	} {
+		t.Run(c.name, func(t *testing.T) { runCase(t, c) })
+	}
+}

@@ -41,11 +41,15 @@
 //
 // TAPI (called number of an outgoing call): with tapi_includes_prefix the
 // outgoing prefix and suffix are stripped first; then as In without the
-// incoming prefix. Normalize (directory numbers) is In without the incoming
+// incoming prefix. An emergency number is dialled without the access code,
+// so when the stripped number is neither internal nor an emergency number
+// but the number as reported is an emergency number ("999" with prefix
+// 9), it is kind service. Normalize (directory numbers) is In without the incoming
 // prefix and is idempotent on keys.
 //
-// Out (directory number to dial string): the user's primary extension,
-// internal numbers and emergency numbers are dialled as they are; with
+// Out (directory number to dial string): internal numbers (checked first,
+// so the rule is reported), emergency numbers and the user's primary
+// extension are dialled as they are; with
 // e164_dialing valid external numbers are dialled "+E.164" plus suffix;
 // otherwise numbers of the local country get their national form and
 // foreign ones the international prefix, the country code and the national

@@ -155,7 +155,9 @@ func (p *Plan) In(number string) Result { return p.run(DirIn, number, "") }
 
 // TAPI turns the called number of an outgoing call, as the PBX reports
 // it, into a lookup key: with tapi_includes_prefix the outgoing prefix and
-// suffix are stripped first; then as In, without the incoming prefix.
+// suffix are stripped first; then as In, without the incoming prefix. A
+// number reported as an emergency number stays one even when its first
+// digits look like the prefix ("999" with prefix 9).
 func (p *Plan) TAPI(number string) Result { return p.run(DirTAPI, number, "") }
 
 // Normalize turns a directory number into its lookup key: In without the
@@ -330,6 +332,7 @@ func (p *Plan) key(dir Direction, number string, tr *trace) Result {
 	if !ok {
 		return r
 	}
+	reported := s
 	if dir == DirTAPI {
 		s = p.stripTAPI(s, tr)
 	}
@@ -337,6 +340,12 @@ func (p *Plan) key(dir Direction, number string, tr *trace) Result {
 		return r
 	}
 	if p.emergency(&r, s, tr) {
+		return r
+	}
+	// An emergency number is dialled without the access code, so the PBX
+	// reports it as it is: stripping a prefix that happens to be its first
+	// digit (UK 9 in front of 999, US 9 in front of 911) must not hide it.
+	if reported != s && p.emergency(&r, reported, tr) {
 		return r
 	}
 	if dir == DirIn {
@@ -465,13 +474,8 @@ func (p *Plan) out(number, primary string, tr *trace) Result {
 		}
 		return r
 	}
-	if primary != "" {
-		if ps, err := Sanitize(primary); err == nil && !ps.Anonymous && ps.Number == s {
-			r.Kind, r.Key, r.Dial = KindInternal, s, s
-			tr.add("primary", s, "the user's primary extension: dialled as it is")
-			return r
-		}
-	}
+	// The internal check comes first so that a primary extension that an
+	// internal pattern also matches reports its rule.
 	if p.internal(&r, s, tr) {
 		r.Dial = s
 		tr.add("dial", s, "internal: dialled as it is, no prefix or suffix")
@@ -481,6 +485,13 @@ func (p *Plan) out(number, primary string, tr *trace) Result {
 		r.Dial = s
 		tr.add("dial", s, "emergency: dialled as it is, no prefix or suffix")
 		return r
+	}
+	if primary != "" {
+		if ps, err := Sanitize(primary); err == nil && !ps.Anonymous && ps.Number == s {
+			r.Kind, r.Key, r.Dial = KindInternal, s, s
+			tr.add("primary", s, "the user's primary extension: dialled as it is, no prefix or suffix")
+			return r
+		}
 	}
 	s = p.replaceIDD(s, tr)
 	pre, suf := p.cfg.OutgoingPrefix, p.cfg.OutgoingSuffix
