@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -105,31 +106,57 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	target := ackSink(b)
 	relayAddr := plainRelay(b, target)
 	payload := make([]byte, chunk)
-	for _, tc := range []struct {
+	type tunnelCase struct {
 		name   string
 		kind   proxytest.Kind
 		dialer func(addr string) proxy.ContextDialer
-	}{
+		real   string // address of a real proxy (integration suite); "" = in-process
+	}
+	cases := []tunnelCase{
 		{"connect", proxytest.HTTP, func(a string) proxy.ContextDialer {
 			return &proxycfg.ConnectDialer{ProxyAddr: a, Username: "u", Password: "p"}
-		}},
-		{"socks4", proxytest.SOCKS4, func(a string) proxy.ContextDialer { return &proxycfg.SOCKS4Dialer{ProxyAddr: a, UserID: "u"} }},
+		}, ""},
+		{"socks4", proxytest.SOCKS4, func(a string) proxy.ContextDialer { return &proxycfg.SOCKS4Dialer{ProxyAddr: a, UserID: "u"} }, ""},
 		{"socks5", proxytest.SOCKS5, func(a string) proxy.ContextDialer {
 			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: "u", Password: "p"}
-		}},
-	} {
+		}, ""},
+	}
+	// The real proxies of .ci/integration/proxy.sh, when it runs the benchmarks.
+	env := func(k string) string { return os.Getenv("UCXKIT_" + k) }
+	if a := env("SQUID_ADDR"); a != "" {
+		cases = append(cases, tunnelCase{"squid", 0, func(a string) proxy.ContextDialer {
+			return &proxycfg.ConnectDialer{ProxyAddr: a, Username: env("SQUID_USER"), Password: proxycfg.Secret(env("SQUID_PASSWORD"))}
+		}, a})
+	}
+	if a := env("DANTE_ADDR"); a != "" {
+		cases = append(cases, tunnelCase{"dante-socks5", 0, func(a string) proxy.ContextDialer {
+			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: env("DANTE_USER"), Password: proxycfg.Secret(env("DANTE_PASSWORD"))}
+		}, a}, tunnelCase{"dante-socks4", 0, func(a string) proxy.ContextDialer {
+			return &proxycfg.SOCKS4Dialer{ProxyAddr: a, UserID: env("DANTE_USER")}
+		}, a})
+	}
+	if a := env("MICROSOCKS_ADDR"); a != "" {
+		cases = append(cases, tunnelCase{"microsocks", 0, func(a string) proxy.ContextDialer {
+			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: env("MICROSOCKS_USER"), Password: proxycfg.Secret(env("MICROSOCKS_PASSWORD"))}
+		}, a})
+	}
+	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			pw := "p"
-			if tc.kind == proxytest.SOCKS4 {
-				pw = ""
+			proxyAddr := tc.real
+			if proxyAddr == "" {
+				pw := "p"
+				if tc.kind == proxytest.SOCKS4 {
+					pw = ""
+				}
+				srv, err := proxytest.NewServer(tc.kind, proxytest.Options{Username: "u", Password: pw})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer srv.Close()
+				proxyAddr = srv.Addr
 			}
-			srv, err := proxytest.NewServer(tc.kind, proxytest.Options{Username: "u", Password: pw})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Close()
 			ctx := context.Background()
-			tunnel, err := tc.dialer(srv.Addr).DialContext(ctx, "tcp", target)
+			tunnel, err := tc.dialer(proxyAddr).DialContext(ctx, "tcp", target)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -4,6 +4,7 @@
 # allowed), dante-server (SOCKS5 username auth against a system user, SOCKS4
 # without auth) and microsocks (SOCKS5 with -u/-P) on free loopback ports,
 # then runs the Integration tests with UCXKIT_{SQUID,DANTE,MICROSOCKS}_*.
+# UCXKIT_PROXY_BENCH=1 also runs the throughput benchmark through them.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
@@ -150,6 +151,10 @@ if ! grep -q '^ok' "$dir/go-test.log" || grep -q -- '^--- FAIL\|^FAIL' "$dir/go-
   echo "--- go test failures"; grep -v -E '^(=== |--- PASS|    --- PASS)' "$dir/go-test.log" | tail -80
   echo "--- squid cache.log"; tail -20 "$dir/squid/cache.log" 2>/dev/null
   echo "--- danted.log"; tail -20 "$dir/danted.log" 2>/dev/null
+fi
+if [ "${UCXKIT_PROXY_BENCH:-}" = 1 ]; then
+  # Optional: throughput through the real proxies next to the in-process ones.
+  go test -run '^$' -bench 'TunnelThroughput' -benchtime "${UCXKIT_PROXY_BENCHTIME:-300x}" -count "${UCXKIT_PROXY_BENCHCOUNT:-1}" ./proxycfg/ || status=1
 fi
 if grep -q -- '--- SKIP: TestIntegration' "$dir/go-test.log"; then
   echo "FAIL: $suite: integration tests skipped although the proxies run"; status=1
