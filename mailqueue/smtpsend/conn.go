@@ -25,12 +25,11 @@ var expired = time.Unix(1, 0)
 type deadlineConn struct {
 	net.Conn
 
-	mu      sync.Mutex // guards the fields below and the underlying SetDeadline calls
-	req     time.Time  // deadline last requested by the client library
-	stage   time.Time  // current stage limit
-	ctxDL   time.Time  // deadline of the bound ctx
-	dead    bool       // the bound ctx ended: every deadline is in the past
-	written int64      // bytes written so far (tells greeting from EHLO failures)
+	mu    sync.Mutex // guards the fields below and the underlying SetDeadline calls
+	req   time.Time  // deadline last requested by the client library
+	stage time.Time  // current stage limit
+	ctxDL time.Time  // deadline of the bound ctx
+	dead  bool       // the bound ctx ended: every deadline is in the past
 }
 
 func minTime(ts ...time.Time) time.Time {
@@ -64,21 +63,6 @@ func (c *deadlineConn) SetReadDeadline(t time.Time) error { return c.SetDeadline
 
 // SetWriteDeadline is SetDeadline: the library never splits them.
 func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
-
-// Write counts the bytes written.
-func (c *deadlineConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	c.mu.Lock()
-	c.written += int64(n)
-	c.mu.Unlock()
-	return n, err
-}
-
-func (c *deadlineConn) bytesWritten() int64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.written
-}
 
 // setStage limits the current stage to d from now (0 clears the limit).
 func (c *deadlineConn) setStage(d time.Duration) {

@@ -222,6 +222,38 @@ func TestPort465AutoUsesImplicitTLS(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "tls", rep.Security)
 	require.Equal(t, "TLS 1.3", rep.TLSVersion)
+	require.Contains(t, rep.Greeting, "mail.test")
+}
+
+func TestImplicitTLSHandshakeThenSilent(t *testing.T) {
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{certs(t).cert}})
+	require.NoError(t, err)
+	stop := make(chan struct{})
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.(*tls.Conn).Handshake()
+		<-stop // never greet
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		_ = ln.Close()
+		<-served
+	})
+	cfg := baseConfig(t, 465)
+	cfg.Dialer = redirectDialer{to: ln.Addr().String()}
+	cfg.Timeouts.Greeting = 150 * time.Millisecond
+	rep, err := newSender(t, cfg).TestConnection(context.Background())
+	de := deliveryError(t, err)
+	require.Equal(t, smtpsend.StepGreeting, de.Step)
+	require.Equal(t, mailqueue.ClassTransport, de.Class)
+	require.Equal(t, "greeting", rep.FailedStep)
+	require.Equal(t, "TLS 1.3", rep.TLSVersion, "the report keeps what was learnt before the failure")
 }
 
 // goroutines waits until the goroutine count is back to at most n.

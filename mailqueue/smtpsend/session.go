@@ -90,7 +90,24 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 			return p.fail(classifyIO(StepTLS, ctxErr(ctx, err)), start)
 		}
 		p.ok(StepTLS, start, s.tlsDetail())
-		conn, secured = tc, true
+		traceNote(trace, "TLS established: "+s.tlsDetail())
+		secured = true
+		// Read the greeting ourselves (for the report and an exact
+		// greeting timeout), then replay it to the client library.
+		br := bufio.NewReader(tc)
+		start = time.Now()
+		s.dc.setStage(set.Timeouts.Greeting)
+		g, err := readReply(br, trace)
+		if err != nil {
+			return p.fail(classifyIO(StepGreeting, ctxErr(ctx, err)), start)
+		}
+		if g.code != 220 {
+			return p.fail(classifySMTP(StepGreeting, &smtp.SMTPError{Code: g.code, Message: g.text()}), start)
+		}
+		s.greet = g.text()
+		p.ok(StepGreeting, start, g.text())
+		conn = &replayConn{Conn: tc, r: io.MultiReader(strings.NewReader(g.raw), br)}
+		replayed = len(g.raw)
 	} else {
 		// Clear start: read the greeting and EHLO ourselves so that
 		// STARTTLS can be decided, and done with our own TLS settings,
@@ -192,21 +209,9 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 	}
 	s.c = c
 	start := time.Now()
-	before := s.dc.bytesWritten()
-	stepName := StepEHLO
-	if secured && set.implicitTLS() {
-		// Implicit TLS: the real greeting comes now.
-		s.dc.setStage(set.Timeouts.Greeting)
-		stepName = StepGreeting
-	} else {
-		s.dc.setStage(set.Timeouts.Command)
-	}
+	s.dc.setStage(set.Timeouts.Command)
 	if err := c.Hello(set.LocalName); err != nil {
-		step := stepName
-		if step == StepGreeting && s.dc.bytesWritten() != before {
-			step = StepEHLO
-		}
-		return p.fail(classify(step, ctxErr(ctx, err)), start)
+		return p.fail(classify(StepEHLO, ctxErr(ctx, err)), start)
 	}
 	s.dc.setStage(0)
 	s.readCaps()
