@@ -18,6 +18,7 @@
 #   UCXKIT_POSTFIX_SINK_DIR    folder where the sink stores messages
 # With UCXKIT_POSTFIX_BENCH=1 it also runs mailqueue's benchmarks against
 # this Postfix (UCXKIT_POSTFIX_BENCH_RE, UCXKIT_POSTFIX_BENCHTIME).
+# UCXKIT_KEEP=1 leaves the instance and its folder for debugging.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
