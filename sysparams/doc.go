@@ -13,7 +13,10 @@
 // documents its default; Defaults returns them. Validate reports every
 // problem at once, each naming its dotted JSON path
 // ("email.port: must be 1-65535, got 70000"), and reuses each package's own
-// validation for its section.
+// validation for its section. Addresses are checked as RFC 5322 mailboxes,
+// host names as RFC 1123 labels (underscores tolerated, as in Windows
+// computer names), URLs per RFC 3986 (https only for the web server and the
+// Office 365 overrides).
 //
 // # Storage
 //
