@@ -63,7 +63,10 @@ func (d *ConnectDialer) Dial(network, addr string) (net.Conn, error) {
 
 // DialContext connects to the proxy and asks it to CONNECT to addr.
 func (d *ConnectDialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	start := time.Now()
+	var start time.Time
+	if d.Logger != nil {
+		start = time.Now()
+	}
 	c, err := d.dial(ctx, network, addr)
 	kind := "http"
 	if d.TLSConfig != nil {

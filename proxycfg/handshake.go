@@ -24,7 +24,12 @@ var aLongTimeAgo = time.Unix(1, 0)
 // deadline and returns err, or ctx's error if the context ended first, in
 // which case the connection must be closed. No goroutine outlives done.
 func guard(ctx context.Context, c net.Conn) (done func(err error) error) {
-	if dl, ok := ctx.Deadline(); ok {
+	dl, hasDeadline := ctx.Deadline()
+	if !hasDeadline && ctx.Done() == nil {
+		// A context that can never end: nothing to watch.
+		return func(err error) error { return err }
+	}
+	if hasDeadline {
 		c.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(aLongTimeAgo) })
@@ -148,7 +153,7 @@ func isTyped(err error) bool {
 // logDial reports one dial at debug level (failures at info) to l, which may
 // be nil. It never logs credentials.
 func logDial(ctx context.Context, l *slog.Logger, kind, proxyAddr, target string, start time.Time, err error) {
-	if l == nil {
+	if l == nil || !l.Enabled(ctx, slog.LevelDebug) && err == nil {
 		return
 	}
 	if err != nil {

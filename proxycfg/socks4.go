@@ -56,7 +56,10 @@ func (d *SOCKS4Dialer) Dial(network, addr string) (net.Conn, error) {
 
 // DialContext connects to addr through the proxy.
 func (d *SOCKS4Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	start := time.Now()
+	var start time.Time
+	if d.Logger != nil {
+		start = time.Now()
+	}
 	c, err := d.dial(ctx, network, addr)
 	logDial(ctx, d.Logger, "socks4", d.ProxyAddr, addr, start, err)
 	return c, err
