@@ -239,7 +239,7 @@ func authSchemes(values []string) []string {
 	for _, v := range values {
 		// A header may hold several challenges separated by commas; a scheme
 		// is a token not followed by '='.
-		for _, part := range strings.Split(v, ",") {
+		for _, part := range splitUnquoted(v) {
 			f := strings.Fields(part)
 			if len(f) == 0 || strings.Contains(f[0], "=") {
 				continue
@@ -248,6 +248,27 @@ func authSchemes(values []string) []string {
 		}
 	}
 	return out
+}
+
+// splitUnquoted splits a header value at commas outside quoted strings
+// (RFC 9110 §5.6.4), so that realm="a,b" stays one piece.
+func splitUnquoted(v string) []string {
+	var parts []string
+	quoted, escaped, start := false, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case escaped:
+			escaped = false
+		case quoted && c == '\\':
+			escaped = true
+		case c == '"':
+			quoted = !quoted
+		case c == ',' && !quoted:
+			parts = append(parts, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, v[start:])
 }
 
 // basicAuth encodes "user:password" (UTF-8) for the Basic scheme.

@@ -114,6 +114,25 @@ func TestConnectAnswers(t *testing.T) {
 	}
 }
 
+func TestAuthSchemes(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{`Basic realm="proxy"`}, []string{"Basic"}},
+		{[]string{`NTLM`, `Negotiate`}, []string{"NTLM", "Negotiate"}},
+		{[]string{`Negotiate, NTLM`}, []string{"Negotiate", "NTLM"}},
+		{[]string{`Basic realm="a,b", Digest realm="x, y", nonce="n", qop="auth"`}, []string{"Basic", "Digest"}},
+		{[]string{`Basic realm="q\",x"`, `Negotiate abc==`}, []string{"Basic", "Negotiate"}},
+		{nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.in, "|"), func(t *testing.T) {
+			require.Equal(t, tc.want, authSchemes(tc.in))
+		})
+	}
+}
+
 func TestConnectMalformed(t *testing.T) {
 	const req = "CONNECT h:1 HTTP/1.1\r\nHost: h:1\r\n\r\n"
 	for _, answer := range []string{"SSH-2.0-OpenSSH\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n", "\x05\x00"} {
