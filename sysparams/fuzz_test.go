@@ -2,6 +2,9 @@ package sysparams
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,6 +77,67 @@ func FuzzParamsJSON(f *testing.F) {
 		}
 		if d := Diff(&p, c); !d.Empty() {
 			t.Fatalf("clone differs in %v", d.Fields)
+		}
+	})
+}
+
+// FuzzKeyringOpen feeds arbitrary sealed values to Open: errors, never
+// panics, and nothing opens without the right key and path.
+func FuzzKeyringOpen(f *testing.F) {
+	k, err := GenerateKeyring()
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := k.Seal("email.password", "x")
+	f.Add(good, "email.password")
+	f.Add("v1:"+k.PrimaryID()+":", "email.password")
+	f.Add("v1::", "")
+	f.Fuzz(func(t *testing.T, sealed, path string) {
+		s, err := k.Open(path, sealed)
+		if err == nil && (sealed != good || path != "email.password" || s.Reveal() != "x") {
+			t.Fatalf("opened a value that was not sealed for %q", path)
+		}
+	})
+}
+
+// FuzzKeyFile feeds arbitrary key files to LoadKeyFile.
+func FuzzKeyFile(f *testing.F) {
+	k, _ := GenerateKeyring()
+	dir := f.TempDir()
+	path := dir + "/k.key"
+	if err := k.WriteKeyFile(path); err != nil {
+		f.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	f.Add(b)
+	f.Add([]byte(`{"schema":"ucxkit.sysparams.keys","primary":"a","keys":[{"id":"a","key":"AAAA"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "k.key")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		k, err := LoadKeyFile(p)
+		if err != nil {
+			return
+		}
+		if len(k.IDs()) == 0 || k.PrimaryID() == "" {
+			t.Fatal("a loaded keyring without a primary key")
+		}
+	})
+}
+
+// FuzzHostAndURL checks the host and URL checks never panic and never
+// accept control characters or non-https URLs.
+func FuzzHostAndURL(f *testing.F) {
+	for _, s := range []string{"pbx.example.com", "10.0.0.1", "2001:db8::1", "https://ucx.example.com/x", "https://[::1]:8443/", "http://x", "https://a b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if checkHost(s) == "" && strings.ContainsAny(s, " \r\n\x00/@") {
+			t.Fatalf("host %q accepted", s)
+		}
+		if checkHTTPSURL(s) == "" && (!strings.HasPrefix(strings.ToLower(s), "https://") || strings.ContainsAny(s, " \r\n\x00?#")) {
+			t.Fatalf("url %q accepted", s)
 		}
 	})
 }
