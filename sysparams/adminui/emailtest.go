@@ -1,0 +1,40 @@
+package adminui
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/ucxkit/ucxkit/sysparams"
+)
+
+// testEmail is the email page's "Test connection" button: it tests the
+// settings as typed in the form (stored secrets fill empty password
+// fields), without saving them, and shows every step up to the one that
+// failed.
+func (h *handler) testEmail(w http.ResponseWriter, r *http.Request) {
+	p, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	pg := h.sectionPage(r, sysparams.SectionEmail, p)
+	code := http.StatusOK
+	if err := applyEmail(p, r.PostForm); err != nil {
+		pg.setProblems(err)
+		h.render(w, r, http.StatusUnprocessableEntity, sysparams.SectionEmail, pg)
+		return
+	}
+	ctx, cancel := h.testCtx(r.Context())
+	defer cancel()
+	res, err := p.TestEmailWith(ctx, h.opts.MailOptions)
+	var verr *sysparams.ValidationError
+	if errors.As(err, &verr) {
+		pg.setProblems(verr)
+		code = http.StatusUnprocessableEntity
+	}
+	pg.Test = &res
+	if err != nil {
+		pg.TestErr = err.Error()
+	}
+	h.log.Info("adminui: email connection test", "ok", res.OK, "failed_step", res.FailedStep)
+	h.render(w, r, code, sysparams.SectionEmail, pg)
+}
