@@ -54,7 +54,8 @@
 // Update validates, saves and then calls every subscriber with a Change:
 // the changed sections and field paths and the restart the seed demands
 // (telephony: restart each service; proxy: reboot the host). Subscribers
-// can rebuild live objects instead (a new mail sender, a new normalizer).
+// can rebuild live objects instead (a new mail sender, a new normalizer);
+// Watch does that for the sections an object depends on.
 //
 // # Composition
 //
