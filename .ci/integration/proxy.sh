@@ -43,10 +43,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A port below the kernel's ephemeral range (so no outgoing connection holds
+# it) on which nothing listens.
 free_port() {
-  local port
+  local lo port
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   for _ in $(seq 1 200); do
-    port=$(( (RANDOM % 20000) + 30000 ))
+    port=$(( (RANDOM % (lo - 20000)) + 20000 ))
+    if command -v ss >/dev/null && [ -n "$(ss -Htln "sport = :$port" 2>/dev/null)" ]; then continue; fi
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"; return 0
     fi
@@ -55,11 +59,32 @@ free_port() {
 }
 wait_port() { # name port pid
   for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
     if ! kill -0 "$3" 2>/dev/null; then echo "$1 exited"; return 1; fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then
+      # Still alive a moment later: it did bind the port (a daemon that
+      # lost the port to another process exits).
+      sleep 0.3
+      kill -0 "$3" 2>/dev/null && return 0
+      echo "$1 exited"; return 1
+    fi
     sleep 0.1
   done
   echo "$1 did not answer on port $2"; return 1
+}
+# launch NAME FUNC: picks a free port and runs FUNC PORT (which starts the
+# daemon in the background), retrying with another port if it fails to come
+# up; sets $port.
+launch() {
+  local name=$1 fn=$2
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port) || { echo "$name: no free port"; return 1; }
+    "$fn" "$port"
+    pids+=($!)
+    if wait_port "$name" "$port" "${pids[-1]}"; then return 0; fi
+    kill "${pids[-1]}" 2>/dev/null; wait "${pids[-1]}" 2>/dev/null
+    echo "$name: attempt $attempt on port $port failed; retrying"
+  done
+  return 1
 }
 
 # Passwords with the characters the product used to forbid.
@@ -70,12 +95,12 @@ micro_user='micro'
 micro_pw='m!cr0 p@ss:w/d'
 
 # --- squid ---------------------------------------------------------------
-squid_port=$(free_port)
 printf '%s:%s\n' "$squid_user" "$(openssl passwd -apr1 "$squid_pw")" > "$dir/squid.passwd"
 chmod 644 "$dir/squid.passwd"
 mkdir -p "$dir/squid" && chown proxy:proxy "$dir/squid" 2>/dev/null || chmod 777 "$dir/squid"
-cat > "$dir/squid.conf" <<CONF
-http_port 127.0.0.1:$squid_port
+start_squid() {
+  cat > "$dir/squid.conf" <<CONF
+http_port 127.0.0.1:$1
 pid_filename $dir/squid/squid.pid
 cache_log $dir/squid/cache.log
 access_log stdio:$dir/squid/access.log
@@ -84,6 +109,7 @@ cache_mem 8 MB
 coredump_dir $dir/squid
 shutdown_lifetime 0 seconds
 dns_v4_first on
+pinger_enable off
 auth_param basic program /usr/lib/squid/basic_ncsa_auth $dir/squid.passwd
 auth_param basic realm ucxkit
 auth_param basic children 2 startup=1 idle=1
@@ -95,19 +121,20 @@ http_access deny CONNECT !loopback_dst
 http_access allow authed loopback_dst
 http_access deny all
 CONF
-squid -N -f "$dir/squid.conf" >"$dir/squid/stdout.log" 2>&1 &
-pids+=($!)
-wait_port squid "$squid_port" "${pids[-1]}" || { cat "$dir/squid/stdout.log" "$dir/squid/cache.log" 2>/dev/null | tail -20; exit 1; }
+  squid -N -f "$dir/squid.conf" >"$dir/squid/stdout.log" 2>&1 &
+}
+launch squid start_squid || { tail -20 "$dir/squid/stdout.log" "$dir/squid/cache.log" 2>/dev/null; exit 1; }
+squid_port=$port
 
 # --- dante ---------------------------------------------------------------
-dante_port=$(free_port)
 if ! id "$socks_user" >/dev/null 2>&1; then
   useradd -M -s /usr/sbin/nologin "$socks_user" && user_created=1
 fi
 printf '%s:%s\n' "$socks_user" "$socks_pw" | chpasswd
-cat > "$dir/danted.conf" <<CONF
+start_dante() {
+  cat > "$dir/danted.conf" <<CONF
 logoutput: $dir/danted.log
-internal: 127.0.0.1 port = $dante_port
+internal: 127.0.0.1 port = $1
 external: 127.0.0.1
 socksmethod: username none
 clientmethod: none
@@ -129,15 +156,17 @@ socks pass {
   socksmethod: none
 }
 CONF
-danted -f "$dir/danted.conf" -p "$dir/danted.pid" >"$dir/danted.out" 2>&1 &
-pids+=($!)
-wait_port danted "$dante_port" "${pids[-1]}" || { cat "$dir/danted.out" "$dir/danted.log" 2>/dev/null | tail -20; exit 1; }
+  danted -f "$dir/danted.conf" -p "$dir/danted.pid" >"$dir/danted.out" 2>&1 &
+}
+launch danted start_dante || { tail -20 "$dir/danted.out" "$dir/danted.log" 2>/dev/null; exit 1; }
+dante_port=$port
 
 # --- microsocks ----------------------------------------------------------
-micro_port=$(free_port)
-microsocks -i 127.0.0.1 -p "$micro_port" -u "$micro_user" -P "$micro_pw" >"$dir/microsocks.log" 2>&1 &
-pids+=($!)
-wait_port microsocks "$micro_port" "${pids[-1]}" || { cat "$dir/microsocks.log"; exit 1; }
+start_micro() {
+  microsocks -i 127.0.0.1 -p "$1" -u "$micro_user" -P "$micro_pw" >"$dir/microsocks.log" 2>&1 &
+}
+launch microsocks start_micro || { cat "$dir/microsocks.log"; exit 1; }
+micro_port=$port
 
 export UCXKIT_SQUID_ADDR="127.0.0.1:$squid_port" UCXKIT_SQUID_USER="$squid_user" UCXKIT_SQUID_PASSWORD="$squid_pw"
 export UCXKIT_DANTE_ADDR="127.0.0.1:$dante_port" UCXKIT_DANTE_USER="$socks_user" UCXKIT_DANTE_PASSWORD="$socks_pw"
