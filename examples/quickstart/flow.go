@@ -40,6 +40,7 @@ type flow struct {
 	dir   string
 	host  string
 	start time.Time
+	store *sysparams.FileStore // open for the whole run
 }
 
 func runFlow(ctx context.Context, o options, out io.Writer) (err error) {
@@ -84,6 +85,9 @@ func runFlow(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 
 	p, err := f.stepParams(ctx, sk)
+	if f.store != nil {
+		defer f.store.Close()
+	}
 	if err != nil {
 		return fmt.Errorf("step 1, parameters: %w", err)
 	}
@@ -122,7 +126,7 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 		if err != nil {
 			return nil, err
 		}
-		defer st.Close()
+		f.store = st
 		p, err := st.Load(ctx)
 		if err != nil {
 			return nil, err
@@ -141,7 +145,7 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	f.store = st
 	var notified []sysparams.Change
 	defer st.Subscribe(func(c sysparams.Change) { notified = append(notified, c) })()
 
@@ -371,10 +375,6 @@ func (f *flow) stepAuth(ctx context.Context, p *sysparams.Params) error {
 
 func (f *flow) stepMail(ctx context.Context, p *sysparams.Params, sk *sink) error {
 	f.section(5, "Voicemail notification through the mail queue")
-	sender, err := p.MailSender(sysparams.MailOptions{})
-	if err != nil {
-		return err
-	}
 	spoolDir := filepath.Join(f.dir, "spool")
 	spool, err := mailqueue.OpenSpool(spoolDir, mailqueue.SpoolOptions{})
 	if err != nil {
@@ -385,7 +385,6 @@ func (f *flow) stepMail(ctx context.Context, p *sysparams.Params, sk *sink) erro
 	failed := make(chan error, 1)
 	q, err := mailqueue.New(mailqueue.Config{
 		Store:       spool,
-		Sender:      sender,
 		OnDelivered: func(m mailqueue.Meta) { delivered <- m },
 		OnFailed:    func(m mailqueue.Meta, err error) { failed <- err },
 	})
@@ -393,6 +392,25 @@ func (f *flow) stepMail(ctx context.Context, p *sysparams.Params, sk *sink) erro
 		return err
 	}
 	defer q.Close()
+	// The queue's sender follows the parameters: built now, rebuilt after
+	// every change to the email or proxy settings, without a restart.
+	stopWatch, err := sysparams.Watch(ctx, f.store, []string{sysparams.SectionEmail, sysparams.SectionProxy}, func(p *sysparams.Params) error {
+		snd, err := p.MailSender(sysparams.MailOptions{})
+		if err != nil {
+			return err
+		}
+		q.SetSender(snd)
+		return nil
+	}, func(err error) { f.row("warning", "mail settings changed but the sender cannot be rebuilt: %v", err) })
+	if err != nil {
+		return err
+	}
+	defer stopWatch()
+	kind := "SMTP"
+	if p.Email.Protocol == sysparams.ProtocolO365 {
+		kind = "Office 365 (" + string(p.Email.O365.Mode) + ")"
+	}
+	f.row("sender", "%s, built from the parameters and rebuilt when email or proxy change (sysparams.Watch)", kind)
 
 	from := p.Email.From
 	if p.Email.Protocol == sysparams.ProtocolO365 {
