@@ -28,9 +28,13 @@ const (
 // for concurrent use; the key never appears in its printed, logged or JSON
 // forms.
 type Pair struct {
-	cert   *x509.Certificate
-	key    crypto.Signer
-	keyDER []byte // PKCS#8
+	cert *x509.Certificate
+	// key is the only reference to the private key; the encoded forms are
+	// built on demand. fmt prints a pointer nested in a value as an
+	// address even where it ignores methods (an unexported field of the
+	// caller's struct, a bad verb such as %s on a method-less pointer), so
+	// no printing path reaches key bytes; a stored []byte would be printed.
+	key crypto.Signer
 }
 
 // NewPair returns the pair of cert and key. The key must be an RSA or ECDSA
@@ -48,11 +52,10 @@ func NewPair(cert *x509.Certificate, key crypto.Signer) (*Pair, error) {
 	if !ok || !pub.Equal(key.Public()) {
 		return nil, ErrKeyMismatch
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
+	if _, err := x509.MarshalPKCS8PrivateKey(key); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnsupportedKey, err)
 	}
-	return &Pair{cert: cert, key: key, keyDER: der}, nil
+	return &Pair{cert: cert, key: key}, nil
 }
 
 // ParsePair parses a PEM certificate and a PEM private key. The first
@@ -149,12 +152,21 @@ func (p *Pair) CertPEM() []byte {
 }
 
 // KeyDER returns the private key as DER-encoded PKCS#8 (a copy).
-func (p *Pair) KeyDER() []byte { return bytes.Clone(p.keyDER) }
+func (p *Pair) KeyDER() []byte { return p.pkcs8() }
+
+// pkcs8 encodes the key; NewPair checked that it can be encoded.
+func (p *Pair) pkcs8() []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(p.key)
+	if err != nil {
+		return nil
+	}
+	return der
+}
 
 // KeyPEM returns the private key as PKCS#8 PEM ("PRIVATE KEY", RFC 5208),
 // ending in a newline. Handle it as a secret.
 func (p *Pair) KeyPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: pemPKCS8, Bytes: p.keyDER})
+	return pem.EncodeToMemory(&pem.Block{Type: pemPKCS8, Bytes: p.pkcs8()})
 }
 
 // KeyPEMSecret returns KeyPEM as a Secret, for stores that persist keys

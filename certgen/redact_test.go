@@ -83,3 +83,57 @@ func TestNoKeyInOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestNoKeyInReflectedOutput covers the printing paths where fmt does not
+// call Pair's methods: a Pair in an unexported field of the caller's
+// struct (fmt cannot call methods through it) and a bad verb (%s, %q, %t)
+// on a method-less pointer that leads to a Pair (fmt disables methods
+// while it reports the bad verb). A key stored as bytes in the Pair was
+// printed there in decimal or hex.
+func TestNoKeyInReflectedOutput(t *testing.T) {
+	for _, kt := range []KeyType{KeyRSA2048, KeyECDSAP256} {
+		t.Run(string(kt), func(t *testing.T) {
+			p := pairOf(t, kt)
+			var priv []byte
+			var privInt *big.Int
+			switch k := p.PrivateKey().(type) {
+			case *rsa.PrivateKey:
+				priv, privInt = k.D.Bytes(), k.D
+			case *ecdsa.PrivateKey:
+				var err error
+				priv, err = k.Bytes()
+				require.NoError(t, err)
+				privInt = new(big.Int).SetBytes(priv)
+			}
+			forbidden := []string{fmt.Sprintf("%x", priv[:12]), fmt.Sprintf("%X", priv[:12]),
+				strings.Trim(fmt.Sprint(priv[:12]), "[]"), privInt.String()[:20]}
+			type wrapper struct{ P Pair }
+			type hidden struct{ p Pair }
+			type hiddenPtr struct{ p *Pair }
+			type outer struct{ W *wrapper }
+			type outerHidden struct{ H *hidden }
+			values := map[string]any{
+				"outer":        outer{&wrapper{*p}},
+				"outer hidden": outerHidden{&hidden{*p}},
+				"hidden":       hidden{*p},
+				"&hidden":      &hidden{*p},
+				"hidden ptr":   hiddenPtr{p},
+				"&hidden ptr":  &hiddenPtr{p},
+				"slice":        []hidden{{*p}},
+				"map":          map[string]hiddenPtr{"a": {p}},
+				"tls":          p.TLSCertificate(),
+				"[]*wrapper":   []*wrapper{{*p}},
+			}
+			for name, v := range values {
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%t", "%08.3f"} {
+					s := fmt.Sprintf(verb, v)
+					for _, f := range forbidden {
+						if i := strings.Index(s, f); i >= 0 {
+							t.Errorf("%s with %s: key material found: ...%s...", name, verb, s[max(0, i-100):min(len(s), i+len(f)+20)])
+						}
+					}
+				}
+			}
+		})
+	}
+}
