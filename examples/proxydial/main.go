@@ -92,8 +92,18 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	caCert := fs.String("cacert", "", "PEM `FILE` of CA certificates trusted for the -get target instead of the system roots")
 	halfClose := fs.Bool("N", false, "half-close the connection (shutdown for writing) after the end of standard input")
 	proxyCA := fs.String("proxy-cacert", "", "PEM `FILE` of CA certificates trusted for an https:// proxy")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	// Flags may also follow HOST:PORT ("proxydial host:25 -proxy URL").
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
 	}
 	if *proxyURL == "" {
 		return nil, badArgs("-proxy is required")
@@ -129,7 +139,6 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			return nil, badArgs("-cacert: %s holds no PEM certificate", *caCert)
 		}
 	}
-	rest := fs.Args()
 	switch {
 	case o.get != "" && len(rest) > 0:
 		return nil, badArgs("give either HOST:PORT or -get URL, not both")

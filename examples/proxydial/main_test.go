@@ -79,6 +79,14 @@ func TestNetcat(t *testing.T) {
 	}
 }
 
+func TestFlagsAfterTarget(t *testing.T) {
+	target := lineServer(t)
+	p := proxy(t, proxytest.SOCKS5, "", "")
+	code, out, errs := runCLI("QUIT\r\n", target, "-proxy", p.URL())
+	require.Equal(t, 0, code, errs)
+	require.Equal(t, "220 ready\r\n221 bye\r\n", out)
+}
+
 func TestNetcatBypass(t *testing.T) {
 	target := lineServer(t)
 	p := proxy(t, proxytest.SOCKS5, "", "")
