@@ -405,7 +405,7 @@ func TestMigrateIdempotentAndTooNew(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := Connect(context.Background(), dsn+"&search_path="+schema, Options{NoListen: true, PollInterval: -1})
+			s, err := Connect(context.Background(), withSearchPath(dsn, schema), Options{NoListen: true, PollInterval: -1})
 			if err == nil {
 				err = s.Close()
 			}
