@@ -132,7 +132,10 @@ func (e *AuthError) Error() string {
 	if e.Kind != nil {
 		kind = trimPkg(e.Kind.Error())
 	}
-	s := fmt.Sprintf("authchain: %s: %s (%s)", e.Method, kind, e.Reason)
+	s := "authchain: " + kind + " (" + string(e.Reason) + ")"
+	if e.Method != MethodNone {
+		s = fmt.Sprintf("authchain: %s: %s (%s)", e.Method, kind, e.Reason)
+	}
 	if e.Cause != nil {
 		s += ": " + e.Cause.Error()
 	}

@@ -20,6 +20,9 @@ func TestAuthError(t *testing.T) {
 	require.Equal(t, ReasonUnreachable, ReasonOf(wrapped))
 	require.Equal(t, Reason(""), ReasonOf(cause))
 	require.EqualError(t, denied(MethodLocal, ReasonInvalidCredentials, nil), "authchain: local: access denied (invalid_credentials)")
+	// No method decided (empty password, directory failure): no empty
+	// "authchain: : " segment.
+	require.EqualError(t, denied(MethodNone, ReasonEmptyPassword, nil), "authchain: access denied (empty_password)")
 }
 
 func TestClassify(t *testing.T) {

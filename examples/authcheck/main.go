@@ -166,9 +166,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return code
 }
 
+// writeJSON prints o on one line, without HTML escaping (an order such as
+// "sso>ldap>local" in an error stays readable).
 func writeJSON(w io.Writer, o output) {
-	b, _ := json.Marshal(o)
-	fmt.Fprintln(w, string(b))
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(o)
 }
 
 // readPassword reads stdin up to maxPassword bytes and removes one

@@ -118,3 +118,21 @@ func TestPasswordRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok, "no trailing newline is fine too")
 }
+
+// TestOutputReadable: the JSON line keeps '>' of an order as it is (not
+// \u003e), and an error without a deciding method has no empty segment.
+func TestOutputReadable(t *testing.T) {
+	cfg := writeConfig(t, map[string]any{"order": "sso>ldap>local", "users": []any{}})
+	code, out, _ := runCLI(t, "pw\n", "-config", cfg, "-user", "a<b>")
+	require.Equal(t, 2, code)
+	require.Contains(t, out, `"user":"a<b>"`)
+	require.Contains(t, out, `sso>ldap>local`)
+	require.NotContains(t, out, `\u003e`)
+
+	cfg = writeConfig(t, map[string]any{"order": "local", "users": []any{}})
+	code, out, _ = runCLI(t, "\n", "-config", cfg, "-user", "alice")
+	require.Equal(t, 1, code)
+	var got output
+	require.NoError(t, json.Unmarshal([]byte(out), &got))
+	require.Equal(t, "authchain: access denied (empty_password)", got.Error)
+}
