@@ -37,13 +37,13 @@ type Options struct {
 	// while a live node's long attempt keeps its lease. Zero keeps the
 	// runner's lease (mailqueue.Queue asks for AttemptTimeout + 5 min) and
 	// renews nothing. It must be 0 or between 300 ms and 24 h.
-	Lease time.Duration
+	Lease time.Duration `json:"lease,omitempty"`
 	// Now returns the current time for lease renewals. Nil means
 	// time.Now. Nodes' clocks must agree (NTP): a lease is compared with
 	// the claiming node's clock.
-	Now func() time.Time
+	Now func() time.Time `json:"-"`
 	// Logger receives migration and lease-renewal events. Nil is silent.
-	Logger *slog.Logger
+	Logger *slog.Logger `json:"-"`
 }
 
 // Store is the PostgreSQL mailqueue.Store shared by the nodes of a
