@@ -119,9 +119,6 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /certificate/regenerate", h.regenerate)
 	m.HandleFunc("POST /cloud/forget", h.forget(sysparams.SectionCloud))
 	m.HandleFunc("POST /web_server/forget", h.forget(sysparams.SectionWebServer))
-	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.errorPage(w, r, http.StatusNotFound, "Page not found.")
-	})
 	h.mux = m
 }
 
@@ -181,7 +178,45 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Only GET and POST are routed; let the mux answer 405 with Allow.
 	}
+	if _, pattern := h.mux.Handler(r); pattern == "" {
+		h.noRoute(w, r)
+		return
+	}
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
+}
+
+// noRoute answers a request no pattern matches with the mux's verdict
+// (404, or 405 with its Allow header) as an HTML page.
+func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{header: http.Header{}}
+	h.mux.ServeHTTP(rec, r)
+	code := rec.code
+	if code == 0 {
+		code = http.StatusNotFound
+	}
+	if allow := rec.header.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	msg := "Page not found."
+	if code == http.StatusMethodNotAllowed {
+		msg = "This address does not accept " + r.Method + " requests."
+	}
+	h.errorPage(w, r, code, msg)
+}
+
+// statusRecorder captures the status and headers of the mux's own 404 and
+// 405 answers; the body is dropped.
+type statusRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusRecorder) Header() http.Header         { return s.header }
+func (s *statusRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
 }
 
 // url returns the browser path of a handler path ("/email" →
@@ -346,23 +381,22 @@ type flash struct {
 var knownNotes = []string{sysparams.NoteTelephony, sysparams.NoteProxy, sysparams.NoteCertificate, sysparams.NoteWebServer}
 
 func flashQuery(ch sysparams.Change) string {
-	v := url.Values{}
 	if ch.Empty() {
-		v.Set("saved", "0")
-		return v.Encode()
+		return "saved=0"
 	}
-	v.Set("saved", "1")
+	// "saved" first, so the URL reads well in the address bar.
+	q := "saved=1"
 	if ch.Restart != sysparams.RestartNone {
-		v.Set("restart", ch.Restart.String())
+		q += "&restart=" + url.QueryEscape(ch.Restart.String())
 	}
 	for _, n := range ch.Notes {
 		for i, k := range knownNotes {
 			if n == k {
-				v.Add("note", fmt.Sprint(i))
+				q += fmt.Sprintf("&note=%d", i)
 			}
 		}
 	}
-	return v.Encode()
+	return q
 }
 
 func readFlash(q url.Values) *flash {
