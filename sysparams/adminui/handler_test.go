@@ -174,7 +174,7 @@ func TestForms(t *testing.T) {
 				"email.port": {"70000"}, "email.security": {"auto"}, "email.proxy": {"none"}, "email.o365.mode": {"graph"}, "email.o365.cloud": {"global"}},
 			wantErr: map[string]string{"f-email-port": "must be 1-65535, got 70000", "f-email-from": "must be an email address"}},
 		{name: "email port not a number", page: "/email",
-			form: url.Values{"email.protocol": {"smtp"}, "email.port": {"abc"}, "email.security": {"auto"}, "email.proxy": {"http"}, "email.o365.mode": {"graph"}, "email.o365.cloud": {"global"}},
+			form:    url.Values{"email.protocol": {"smtp"}, "email.port": {"abc"}, "email.security": {"auto"}, "email.proxy": {"http"}, "email.o365.mode": {"graph"}, "email.o365.cloud": {"global"}},
 			wantErr: map[string]string{"f-email-port": "must be a whole number", "f-email-proxy": "proxy.http is not configured"}},
 		{name: "numbering plan valid", page: "/numbering_plan",
 			form: url.Values{"numbering_plan.internal_patterns": {"2XXX\r\n\r\n3XXX"}, "numbering_plan.local_country_code": {"+39"},
@@ -185,7 +185,7 @@ func TestForms(t *testing.T) {
 				assert.True(t, p.NumberingPlan.E164Dialing)
 			}},
 		{name: "numbering plan use defaults", page: "/numbering_plan",
-			seed: func(p *sysparams.Params) { p.NumberingPlan.UseDefaults = false },
+			seed:  func(p *sysparams.Params) { p.NumberingPlan.UseDefaults = false },
 			form:  url.Values{"numbering_plan.use_defaults": {"on"}, "numbering_plan.internal_patterns": {"((("}},
 			check: func(t *testing.T, p *sysparams.Params) { assert.True(t, p.NumberingPlan.UseDefaults) }},
 		{name: "numbering plan invalid pattern", page: "/numbering_plan",
@@ -239,8 +239,10 @@ func TestForms(t *testing.T) {
 			form:    url.Values{"cloud.client_id": {"abc"}},
 			wantErr: map[string]string{"f-cloud-client_secret": "is mandatory with client_id"}},
 		{name: "web server valid", page: "/web_server",
-			form:  url.Values{"web_server.base_url": {"https://ucx.example.com"}},
-			check: func(t *testing.T, p *sysparams.Params) { assert.Equal(t, "https://ucx.example.com", p.WebServer.BaseURL) },
+			form: url.Values{"web_server.base_url": {"https://ucx.example.com"}},
+			check: func(t *testing.T, p *sysparams.Params) {
+				assert.Equal(t, "https://ucx.example.com", p.WebServer.BaseURL)
+			},
 			flash: []string{"https://ucx.example.com", "Forget", sysparams.NoteWebServer}},
 		{name: "web server http", page: "/web_server",
 			form:    url.Values{"web_server.base_url": {"http://ucx.example.com"}},
