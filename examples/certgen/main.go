@@ -70,19 +70,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}
+	// Every problem of the command line is reported at once.
+	var problems []string
 	if *dir == "" {
-		return bad("-dir is required")
+		problems = append(problems, "-dir is required")
 	}
 	kt, err := certgen.ParseKeyType(*key)
 	if err != nil {
-		return bad("-key %v", err)
+		problems = append(problems, fmt.Sprintf("-key %v", err))
+		kt = certgen.KeyRSA2048
 	}
-	if *years < 1 || *years > certgen.MaxValidityYears {
-		return bad("-years must be 1-%d, got %d", certgen.MaxValidityYears, *years)
+	y := *years
+	if y < 1 || y > certgen.MaxValidityYears {
+		problems = append(problems, fmt.Sprintf("-years must be 1-%d, got %d", certgen.MaxValidityYears, y))
+		y = certgen.DefaultValidityYears
 	}
-	opts := certgen.Options{Host: *host, DNSNames: list(*dns), IPAddresses: list(*ips), KeyType: kt, ValidityYears: *years}
+	opts := certgen.Options{Host: *host, DNSNames: list(*dns), IPAddresses: list(*ips), KeyType: kt, ValidityYears: y}
 	if err := opts.Validate(); err != nil {
-		return bad("%s", flagNames(err))
+		problems = append(problems, flagNames(err))
+	}
+	if len(problems) > 0 {
+		return bad("%s", strings.Join(problems, "\ncertgen: "))
 	}
 
 	if *check {

@@ -199,3 +199,16 @@ func TestRunInProcess(t *testing.T) {
 	assert.Equal(t, []string{"a", "b"}, list(" a,,b ,"))
 	assert.Nil(t, list(""))
 }
+
+// TestEveryBadArgumentReported: one run names every bad flag, not only the
+// first one found.
+func TestEveryBadArgumentReported(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run([]string{"-host", "*.x", "-dns", "ok,*.y", "-ip", "1.2.3", "-key", "dsa", "-years", "0"}, &out, &errOut)
+	require.Equal(t, 2, code)
+	assert.Empty(t, out.String())
+	for _, want := range []string{"-dir is required", `-key must be one of`, "-years must be 1-30, got 0",
+		"-host: must not be a wildcard", "-dns[1]: must not be a wildcard", "-ip[0]: must be an IPv4 or IPv6 address"} {
+		assert.Contains(t, errOut.String(), want)
+	}
+}
