@@ -21,6 +21,7 @@ type options struct {
 	from         string
 	to           string
 	params       string // existing parameter file; "" means defaults
+	pg           string // PostgreSQL DSN for the shared stores; "" means files
 	hostname     string // computer name for the certificate; "" means os.Hostname
 }
 
@@ -37,6 +38,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.from, "from", "voicemail@ucxkit.example", "sender address of the notification")
 	fs.StringVar(&o.to, "to", "alice@ucxkit.example", "recipient of the notification")
 	fs.StringVar(&o.params, "params", "", "use this existing parameter `file` (read only) instead of the defaults")
+	fs.StringVar(&o.pg, "pg", "", "keep parameters and the mail queue in PostgreSQL at this `DSN` (cluster mode)")
 	fs.StringVar(&o.hostname, "hostname", "", "computer name for the certificate (default: this computer's)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,6 +70,9 @@ func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 	}
 	if o.smtpUser != "" && o.smtpAddr == "" {
 		return bad("-smtp-user needs -smtp")
+	}
+	if o.params != "" && o.pg != "" {
+		return bad("-params and -pg exclude each other")
 	}
 	if o.params != "" && o.smtpAddr != "" {
 		return bad("-params and -smtp exclude each other: the parameter file names the mail server")

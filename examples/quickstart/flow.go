@@ -40,7 +40,8 @@ type flow struct {
 	dir   string
 	host  string
 	start time.Time
-	store *sysparams.FileStore // open for the whole run
+	store sysparams.Store // open for the whole run
+	pg    *pgStores       // with -pg: the PostgreSQL stores
 }
 
 func runFlow(ctx context.Context, o options, out io.Writer) (err error) {
@@ -85,7 +86,9 @@ func runFlow(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 
 	p, err := f.stepParams(ctx, sk)
-	if f.store != nil {
+	if f.pg != nil {
+		defer f.pg.close()
+	} else if f.store != nil {
 		defer f.store.Close()
 	}
 	if err != nil {
@@ -138,14 +141,26 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 		f.row("validate", "ok")
 		return p, nil
 	}
-	f.section(1, "System parameters")
 	path := filepath.Join(f.dir, "params.json")
-	_, statErr := os.Stat(path)
-	st, err := sysparams.OpenFile(ctx, path, sysparams.FileOptions{})
-	if err != nil {
-		return nil, err
+	var statErr error
+	if f.o.pg != "" {
+		f.section(1, "System parameters (PostgreSQL store shared by cluster nodes)")
+		pg, err := openPG(ctx, f.o.pg, f.dir)
+		if err != nil {
+			return nil, err
+		}
+		f.pg = pg
+		f.store = pg.params
+	} else {
+		f.section(1, "System parameters")
+		_, statErr = os.Stat(path)
+		st, err := sysparams.OpenFile(ctx, path, sysparams.FileOptions{})
+		if err != nil {
+			return nil, err
+		}
+		f.store = st
 	}
-	f.store = st
+	st := f.store
 	var notified []sysparams.Change
 	defer st.Subscribe(func(c sysparams.Change) { notified = append(notified, c) })()
 
@@ -195,13 +210,20 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 	if err != nil {
 		return nil, err
 	}
-	state := "new"
-	if statErr == nil {
-		state = "existing"
-	}
-	f.row("file", "%s (%s, revision %d)", path, state, c.Revision)
-	if fi, err := os.Stat(st.KeyPath()); err == nil {
-		f.row("key file", "%s (mode %04o, AES-256-GCM key)", st.KeyPath(), fi.Mode().Perm())
+	if f.pg != nil {
+		f.row("set", "%q in PostgreSQL (revision %d, optimistic concurrency, LISTEN/NOTIFY)", f.pg.name, c.Revision)
+		f.row("key file", "%s (every node of a cluster needs the same key)", f.pg.keyPath)
+	} else {
+		state := "new"
+		if statErr == nil {
+			state = "existing"
+		}
+		f.row("file", "%s (%s, revision %d)", path, state, c.Revision)
+		if fs, ok := st.(*sysparams.FileStore); ok {
+			if fi, err := os.Stat(fs.KeyPath()); err == nil {
+				f.row("key file", "%s (mode %04o, AES-256-GCM key)", fs.KeyPath(), fi.Mode().Perm())
+			}
+		}
 	}
 	if c.Empty() {
 		f.row("changed", "nothing")
@@ -213,7 +235,14 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 		}
 		f.row("notified", "%d subscriber call(s), revision %d", len(notified), c.Revision)
 	}
-	raw, err := os.ReadFile(path)
+	var raw []byte
+	where := "on disk"
+	if f.pg != nil {
+		raw, err = f.pg.document(ctx)
+		where = "in the database"
+	} else {
+		raw, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -225,11 +254,11 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 	if len(sealed) > 24 {
 		sealed = sealed[:24] + "..."
 	}
-	f.row("secrets", "cloud.client_secret on disk: %s", sealed)
+	f.row("secrets", "cloud.client_secret %s: %s", where, sealed)
 	if bytes.Contains(raw, []byte(demoCloudSecret)) {
-		return nil, errors.New("the cloud secret is in the file in clear")
+		return nil, errors.New("the cloud secret is stored in clear")
 	}
-	f.row("", "plaintext absent from the file: yes")
+	f.row("", "plaintext absent from the stored document: yes")
 	p, err := st.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -375,18 +404,35 @@ func (f *flow) stepAuth(ctx context.Context, p *sysparams.Params) error {
 
 func (f *flow) stepMail(ctx context.Context, p *sysparams.Params, sk *sink) error {
 	f.section(5, "Voicemail notification through the mail queue")
-	spoolDir := filepath.Join(f.dir, "spool")
-	spool, err := mailqueue.OpenSpool(spoolDir, mailqueue.SpoolOptions{})
-	if err != nil {
-		return err
+	var qstore mailqueue.Store
+	where := ""
+	if f.pg != nil {
+		qstore, where = f.pg.queue, "PostgreSQL (shared by cluster nodes; claims with FOR UPDATE SKIP LOCKED)"
+	} else {
+		spoolDir := filepath.Join(f.dir, "spool")
+		spool, err := mailqueue.OpenSpool(spoolDir, mailqueue.SpoolOptions{})
+		if err != nil {
+			return err
+		}
+		defer spool.Close()
+		qstore, where = spool, spoolDir
 	}
-	defer spool.Close()
-	delivered := make(chan mailqueue.Meta, 1)
+	var id string // the notification's queue ID, set before Run starts
+	delivered := make(chan mailqueue.Meta, 64)
 	failed := make(chan error, 1)
 	q, err := mailqueue.New(mailqueue.Config{
-		Store:       spool,
-		OnDelivered: func(m mailqueue.Meta) { delivered <- m },
-		OnFailed:    func(m mailqueue.Meta, err error) { failed <- err },
+		Store: qstore,
+		OnDelivered: func(m mailqueue.Meta) {
+			select {
+			case delivered <- m:
+			default:
+			}
+		},
+		OnFailed: func(m mailqueue.Meta, err error) {
+			if m.ID == id {
+				failed <- err
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -435,11 +481,11 @@ func (f *flow) stepMail(ctx context.Context, p *sysparams.Params, sk *sink) erro
 	if err != nil {
 		return err
 	}
-	id, err := q.Enqueue(ctx, msg.Envelope(), data)
+	id, err = q.Enqueue(ctx, msg.Envelope(), data)
 	if err != nil {
 		return err
 	}
-	f.row("spool", "%s", spoolDir)
+	f.row("queue", "%s", where)
 	f.row("message", "%q, %s (%d bytes) attached, %d bytes in all", msg.Subject, msg.Attachments[0].Filename, len(wav), len(data))
 	f.row("enqueued", "id %s (durable before Enqueue returned)", id)
 
@@ -461,7 +507,9 @@ wait:
 	for {
 		select {
 		case m = <-delivered:
-			break wait
+			if m.ID == id {
+				break wait
+			}
 		case err := <-failed:
 			return fmt.Errorf("delivery failed: %w", err)
 		case err := <-runDone:
@@ -484,21 +532,27 @@ wait:
 		f.row("accepted", "by %s for %s", target, strings.Join(msg.Envelope().To, ", "))
 		return nil
 	}
-	select {
-	case got := <-sk.got:
-		f.row("received", "MAIL FROM:<%s> RCPT TO:<%s>, %d bytes", got.from, strings.Join(got.to, ">,<"), len(got.data))
-		name, ctype, body, err := findAttachment(got.data)
-		if err != nil {
-			return fmt.Errorf("the received message: %w", err)
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case got := <-sk.got:
+			if !bytes.Contains(got.data, []byte(msg.MessageID)) {
+				continue // an older message of a shared queue
+			}
+			f.row("received", "MAIL FROM:<%s> RCPT TO:<%s>, %d bytes", got.from, strings.Join(got.to, ">,<"), len(got.data))
+			name, ctype, body, err := findAttachment(got.data)
+			if err != nil {
+				return fmt.Errorf("the received message: %w", err)
+			}
+			if !bytes.Equal(body, wav) {
+				return errors.New("the received attachment differs from the recording")
+			}
+			f.row("", "attachment %s (%s, %d bytes) identical to the recording", name, ctype, len(body))
+			return nil
+		case <-timeout:
+			return errors.New("the in-process SMTP server did not receive the message")
 		}
-		if !bytes.Equal(body, wav) {
-			return errors.New("the received attachment differs from the recording")
-		}
-		f.row("", "attachment %s (%s, %d bytes) identical to the recording", name, ctype, len(body))
-	case <-time.After(5 * time.Second):
-		return errors.New("the in-process SMTP server did not receive the message")
 	}
-	return nil
 }
 
 // findAttachment returns the file name, media type and decoded content of

@@ -17,7 +17,7 @@
 //	go run ./examples/quickstart [-dir DIR] [-keep]
 //	    [-smtp HOST:PORT [-smtp-security auto|starttls|tls|none]
 //	     [-smtp-user USER -smtp-password-env VAR] [-from ADDR]]
-//	    [-params FILE] [-to ADDR]
+//	    [-params FILE | -pg DSN] [-to ADDR] [-hostname NAME]
 //
 // -dir works in DIR (created if needed, kept) instead of a temporary
 // folder (removed at the end unless -keep). -smtp delivers to a real SMTP
@@ -25,7 +25,12 @@
 // file (and its FILE.key) for every step instead of the defaults: its
 // numbering plan, authentication settings, certificate settings and email
 // settings (SMTP or Office 365, through the selected proxy); the file is
-// only read. -to sets the recipient of the notification.
+// only read. -pg DSN keeps the parameters and the mail queue in
+// PostgreSQL (cluster mode: sysparams/pgstore and mailqueue/pgstore, in
+// the DSN's search_path), with the set's secrets sealed by a key kept in
+// the work folder (pg.key); the set is named after that key. -to sets the
+// recipient of the notification; -hostname the computer name of the
+// certificate.
 //
 // Exit status: 0 when every step worked, 1 when one failed, 2 for bad
 // usage.

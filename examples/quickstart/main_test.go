@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"io"
 	"net"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ucxkit/ucxkit/sysparams"
@@ -30,7 +33,7 @@ func TestQuickstartDefaultFlow(t *testing.T) {
 	code, out, errs := runQS(t, "-dir", dir, "-hostname", "IAS-SRV01")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	for _, want := range []string{
-		"[1/5] System parameters", "(new, revision 1)", "restart    services", "plaintext absent from the file: yes", "validate   ok",
+		"[1/5] System parameters", "(new, revision 1)", "restart    services", "plaintext absent from the stored document: yes", "validate   ok",
 		"[2/5] Secure communications certificate", "action     created", "subject    CN=IAS-SRV01", "names      ias-srv01",
 		"[3/5] Numbering plan",
 		"in    00612345678        -> key  +390612345678    external",
@@ -84,6 +87,7 @@ func TestQuickstartUsage(t *testing.T) {
 		{"-smtp-user", "u"},
 		{"-smtp-user", "u", "-smtp-password-env", "X"},
 		{"-params", "p.json", "-smtp", "h:25"},
+		{"-params", "p.json", "-pg", "postgres://x"},
 		{"-to", "Alice <a@b.c>"},
 		{"-bogus"},
 	} {
@@ -177,4 +181,57 @@ func TestQuickstartOddHostname(t *testing.T) {
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
 	require.Contains(t, out, "using localhost")
 	require.Contains(t, out, "subject    CN=localhost")
+}
+
+// TestQuickstartPostgreSQL runs the flow on the PostgreSQL stores (cluster
+// mode). It needs a server: set UCXKIT_PG_DSN, for example
+// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable.
+func TestQuickstartPostgreSQL(t *testing.T) {
+	dsn := os.Getenv("UCXKIT_PG_DSN")
+	if dsn == "" {
+		t.Skip("skipping: set UCXKIT_PG_DSN (e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) to run the quickstart on PostgreSQL")
+	}
+	dsn = testSchemaDSN(t, dsn)
+	dir := t.TempDir()
+	code, out, errs := runQS(t, "-dir", dir, "-hostname", "srv", "-pg", dsn)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, out, "PostgreSQL store shared by cluster nodes")
+	require.Contains(t, out, "plaintext absent from the stored document: yes")
+	require.Contains(t, out, "identical to the recording")
+	require.Contains(t, out, "queue      PostgreSQL")
+
+	// Same key, same set: the second run finds the first one's parameters.
+	code, out, errs = runQS(t, "-dir", dir, "-hostname", "srv", "-pg", dsn)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	require.Contains(t, out, "revision 2")
+}
+
+// testSchemaDSN creates a fresh schema, dropped at cleanup, and returns dsn
+// with its search_path set to it, so the test leaves nothing behind.
+func testSchemaDSN(t *testing.T, dsn string) string {
+	ctx := context.Background()
+	var rnd [6]byte
+	_, _ = crand.Read(rnd[:])
+	schema := "ucxkit_qs_test_" + hex.EncodeToString(rnd[:])
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema: %v", err)
+			return
+		}
+		defer c.Close(ctx)
+		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "search_path=" + schema
 }
