@@ -169,13 +169,25 @@ func save(dir string, p *Pair, crash func(saveStep) bool) error {
 // exhaust memory.
 const maxPEMFile = 1 << 20
 
-// readPEMFile reads path, refusing files larger than maxPEMFile.
+// readPEMFile reads path, refusing files larger than maxPEMFile and
+// anything that is not a regular file (a FIFO would block the open, and
+// with it Ensure at boot; a device never ends).
 func readPEMFile(path string) ([]byte, error) {
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file (%s)", ErrBadPEM, fi.Mode().Type())
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file (%s)", ErrBadPEM, fi.Mode().Type())
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxPEMFile+1))
 	if err != nil {
 		return nil, err
@@ -284,7 +296,9 @@ func load(dir string) (loaded, error) {
 //
 // Ensure also completes the recovery of an interrupted Save, removes
 // orphaned temporary files, and tightens a key file readable by others to
-// 0600, logging each repair to opts.Logger.
+// 0600 (a key.pem that is a symbolic link is only reported: chmod would
+// change the shared target), logging each repair to opts.Logger. Files
+// that are not regular files (a FIFO, a device) are refused as ErrBadPEM.
 func Ensure(dir string, opts Options) (*Pair, Status, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, Status{}, err
@@ -381,7 +395,16 @@ func tidy(dir string, l loaded, log *slog.Logger) error {
 		log.Info("certgen: removed temporary files of an interrupted save", "dir", dir)
 	}
 	keyPath := filepath.Join(dir, KeyFile)
-	if fi, err := os.Stat(keyPath); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+	// A symbolic link is the admin's choice of a key kept elsewhere (often
+	// shared with a group, such as Debian's ssl-cert): chmod would follow
+	// it and change the target for every other user, so it is only
+	// reported. The next Save replaces the link with a regular file.
+	if li, err := os.Lstat(keyPath); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+		if fi, err := os.Stat(keyPath); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("certgen: private key is a symbolic link to a file readable by others; its mode was left alone", "path", keyPath, "mode", fi.Mode().Perm().String())
+		}
+	} else if err == nil && runtime.GOOS != "windows" && li.Mode().Perm()&0o077 != 0 {
+		fi := li
 		if err := os.Chmod(keyPath, 0o600); err != nil {
 			return fmt.Errorf("certgen: %w", err)
 		}
