@@ -374,7 +374,12 @@ func (f *flow) stepAuth(ctx context.Context, p *sysparams.Params) error {
 	}
 	f.row("login", "alice with her password: accepted, decided by %s", res.Method)
 
-	mgr, err := p.SessionManager(authchain.NewMemoryStore())
+	var sessions authchain.Store = authchain.NewMemoryStore()
+	where := "memory"
+	if f.pg != nil {
+		sessions, where = f.pg.sessions, "PostgreSQL (valid on every node)"
+	}
+	mgr, err := p.SessionManager(sessions)
 	if err != nil {
 		return err
 	}
@@ -398,7 +403,7 @@ func (f *flow) stepAuth(ctx context.Context, p *sysparams.Params) error {
 	if err != nil {
 		return fmt.Errorf("the session cookie does not find the session: %w", err)
 	}
-	f.row("lookup", "the cookie finds the session of %s", got.Login)
+	f.row("lookup", "the cookie finds the session of %s (%s store)", got.Login, where)
 	return nil
 }
 

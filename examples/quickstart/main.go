@@ -25,9 +25,9 @@
 // file (and its FILE.key) for every step instead of the defaults: its
 // numbering plan, authentication settings, certificate settings and email
 // settings (SMTP or Office 365, through the selected proxy); the file is
-// only read. -pg DSN keeps the parameters and the mail queue in
-// PostgreSQL (cluster mode: sysparams/pgstore and mailqueue/pgstore, in
-// the DSN's search_path), with the set's secrets sealed by a key kept in
+// only read. -pg DSN keeps the parameters, the sessions and the mail queue
+// in PostgreSQL (cluster mode: sysparams/pgstore, authchain/pgstore and
+// mailqueue/pgstore, in the DSN's search_path), with the set's secrets sealed by a key kept in
 // the work folder (pg.key); the set is named after that key. -to sets the
 // recipient of the notification; -hostname the computer name of the
 // certificate.

@@ -199,6 +199,7 @@ func TestQuickstartPostgreSQL(t *testing.T) {
 	require.Contains(t, out, "plaintext absent from the stored document: yes")
 	require.Contains(t, out, "identical to the recording")
 	require.Contains(t, out, "queue      PostgreSQL")
+	require.Contains(t, out, "session of alice (PostgreSQL")
 
 	// Same key, same set: the second run finds the first one's parameters.
 	code, out, errs = runQS(t, "-dir", dir, "-hostname", "srv", "-pg", dsn)

@@ -5,52 +5,75 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	acpg "github.com/ucxkit/ucxkit/authchain/pgstore"
 	mqpg "github.com/ucxkit/ucxkit/mailqueue/pgstore"
 	"github.com/ucxkit/ucxkit/sysparams"
 	sppg "github.com/ucxkit/ucxkit/sysparams/pgstore"
 )
 
-// pgStores are the PostgreSQL stores of a -pg run: the parameter set and
-// the mail queue, shared by every node that uses the same database and
-// key.
+// pgStores are the PostgreSQL stores of a -pg run, over one pool: the
+// parameter set, the sessions and the mail queue, shared by every node
+// that uses the same database (and, for the parameters, the same key).
 type pgStores struct {
-	params  *sppg.Store
-	queue   *mqpg.Store
-	name    string // parameter set name
-	keyPath string // key file sealing the set's secrets
+	pool     *pgxpool.Pool
+	params   *sppg.Store
+	sessions *acpg.Store
+	queue    *mqpg.Store
+	name     string // parameter set name
+	keyPath  string // key file sealing the set's secrets
 }
 
 // openPG connects the stores to dsn. The set's secrets are sealed with the
 // key in dir/pg.key (created on first use); every node of a cluster must
 // be given the same key, so the set is named after the key's ID and a run
-// with a new key gets its own set instead of failing on the other's.
-func openPG(ctx context.Context, dsn, dir string) (*pgStores, error) {
+// with a new key gets its own set instead of failing on another's.
+func openPG(ctx context.Context, dsn, dir string) (_ *pgStores, err error) {
 	keyPath := filepath.Join(dir, "pg.key")
 	k, _, err := sysparams.LoadOrCreateKeyFile(keyPath)
 	if err != nil {
 		return nil, err
 	}
-	name := "quickstart-" + k.PrimaryID()
-	ps, err := sppg.Connect(ctx, dsn, sppg.Options{Name: name, Keyring: k})
+	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	s := &pgStores{pool: pool, name: "quickstart-" + k.PrimaryID(), keyPath: keyPath}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.params, err = sppg.Open(ctx, pool, sppg.Options{Name: s.name, Keyring: k}); err != nil {
 		return nil, fmt.Errorf("parameter store: %w", err)
 	}
-	qs, err := mqpg.Connect(ctx, dsn, mqpg.Options{})
-	if err != nil {
-		ps.Close()
+	if s.sessions, err = acpg.Open(ctx, pool, acpg.Options{}); err != nil {
+		return nil, fmt.Errorf("session store: %w", err)
+	}
+	if s.queue, err = mqpg.Open(ctx, pool, mqpg.Options{}); err != nil {
 		return nil, fmt.Errorf("mail queue store: %w", err)
 	}
-	return &pgStores{params: ps, queue: qs, name: name, keyPath: keyPath}, nil
+	return s, nil
 }
 
 // document returns the stored form of the set, as the database holds it.
 func (s *pgStores) document(ctx context.Context) ([]byte, error) {
 	var doc []byte
-	err := s.params.Pool().QueryRow(ctx, `SELECT document FROM ucxkit_sysparams WHERE name = $1`, s.name).Scan(&doc)
+	err := s.pool.QueryRow(ctx, `SELECT document FROM ucxkit_sysparams WHERE name = $1`, s.name).Scan(&doc)
 	return doc, err
 }
 
+// close closes the stores, then the pool they share.
 func (s *pgStores) close() {
-	s.queue.Close()
-	s.params.Close()
+	if s.queue != nil {
+		s.queue.Close()
+	}
+	if s.sessions != nil {
+		s.sessions.Close()
+	}
+	if s.params != nil {
+		s.params.Close()
+	}
+	s.pool.Close()
 }
