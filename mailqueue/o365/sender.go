@@ -115,7 +115,7 @@ func (s *Sender) Send(ctx context.Context, env mailqueue.Envelope, msg []byte) e
 			slog.String("error", err.Error()))
 		return err
 	}
-	log.LogAttrs(ctx, slog.LevelInfo, "o365: message sent", slog.String("mode", string(s.cfg.Mode)),
+	log.LogAttrs(ctx, slog.LevelDebug, "o365: message sent", slog.String("mode", string(s.cfg.Mode)),
 		slog.Int("recipients", len(env.To)), slog.Int("bytes", len(msg)), slog.Duration("took", time.Since(start)))
 	return nil
 }

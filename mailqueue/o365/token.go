@@ -95,7 +95,7 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 	t, err := s.cc.Token(context.WithValue(ctx, oauth2.HTTPClient, s.client))
 	if err != nil {
 		de := s.classify(err)
-		s.log.LogAttrs(ctx, slog.LevelWarn, "o365: token request failed",
+		s.log.LogAttrs(ctx, slog.LevelDebug, "o365: token request failed",
 			slog.String("scope", s.scope), slog.String("class", de.Class.String()), slog.String("error", de.Error()))
 		return "", de
 	}
