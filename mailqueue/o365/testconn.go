@@ -36,11 +36,16 @@ type Step struct {
 
 // Report is the result of TestConnection, step by step.
 type Report struct {
-	Mode     Mode   `json:"mode"`
-	Cloud    Cloud  `json:"cloud"`
+	// Mode is the sending mode tested.
+	Mode Mode `json:"mode"`
+	// Cloud is the Microsoft cloud whose endpoints are in use.
+	Cloud Cloud `json:"cloud"`
+	// TokenURL is the token endpoint asked.
 	TokenURL string `json:"token_url"`
-	Scope    string `json:"scope"`
-	Steps    []Step `json:"steps"`
+	// Scope is the token scope requested.
+	Scope string `json:"scope"`
+	// Steps lists the checked stages in order; a failed one is last.
+	Steps []Step `json:"steps"`
 	// OK is true when no step failed.
 	OK bool `json:"ok"`
 }
