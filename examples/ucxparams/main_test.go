@@ -186,3 +186,27 @@ func TestCLITestEmail(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	require.Contains(t, r.stdout, "result: failed at")
 }
+
+func TestCLITestEmailO365EnvOnlyWithFlag(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "params.json")
+	r := cli(t, "", map[string]string{"S": "client-s3cret"}, "-file", f, "set", "telephony.system_name=HQ", "telephony.pbx_address=pbx",
+		"email.protocol=o365", "email.o365.client_id=1cb8b5d2-8724-4f32-8152-a16a230b682b",
+		"email.o365.tenant_id=969d5b92-bc05-403f-b576-97201b665e65", "email.o365.client_secret=@env:S",
+		"email.o365.address=fax@example.onmicrosoft.com")
+	require.Equal(t, 0, r.code, r.stderr)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := "https://" + ln.Addr().String()
+	ln.Close()
+	env := map[string]string{"IMAGICLE_OUTGOING_O365_AUTHENTICATION_URL": dead}
+	r = cli(t, "", env, "-file", f, "test-email", "-o365-env", "-timeout", "10s")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stdout, dead+"/969d5b92-bc05-403f-b576-97201b665e65/oauth2/v2.0/token")
+	require.Contains(t, r.stdout, "result: failed at token")
+	require.NotContains(t, r.stdout+r.stderr, "client-s3cret")
+
+	// The variable changed nothing stored.
+	r = cli(t, "", nil, "-file", f, "show")
+	require.Contains(t, r.stdout, `"auth_url": ""`)
+}
