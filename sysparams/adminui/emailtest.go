@@ -16,7 +16,13 @@ func (h *handler) testEmail(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	stored, err := p.Clone()
+	if err != nil {
+		h.errorPage(w, r, http.StatusInternalServerError, err.Error())
+		return
+	}
 	pg := h.sectionPage(r, sysparams.SectionEmail, p)
+	pg.stored = stored
 	code := http.StatusOK
 	if err := applyEmail(p, r.PostForm); err != nil {
 		pg.setProblems(err)

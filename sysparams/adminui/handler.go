@@ -341,6 +341,9 @@ func (h *handler) afterSave(w http.ResponseWriter, r *http.Request, name string,
 		pg := h.sectionPage(r, name, candidate)
 		pg.setProblems(verr)
 		pg.Refused = true
+		if stored, lerr := h.store.Load(r.Context()); lerr == nil {
+			pg.stored = stored
+		}
 		h.render(w, r, http.StatusUnprocessableEntity, name, pg)
 	default:
 		h.log.Error("adminui: save failed", "section", name, "err", err)

@@ -49,15 +49,19 @@ type problem struct {
 // page is the data of every template. Exported fields and methods are
 // what the templates read.
 type page struct {
-	h        *handler
-	Base     string
-	Product  string
-	Title    string
-	Section  string
-	CSRF     string
-	Message  string
-	Code     int
-	P        *sysparams.Params
+	h       *handler
+	Base    string
+	Product string
+	Title   string
+	Section string
+	CSRF    string
+	Message string
+	Code    int
+	P       *sysparams.Params
+	// stored is the parameters as stored, when P is a refused or tested
+	// candidate; nil means P is what is stored. Password fields report
+	// the stored secrets, never the candidate's.
+	stored   *sysparams.Params
 	Flash    *flash
 	Problems []problem
 	Cert     *certView
@@ -220,14 +224,41 @@ func (pg *page) Area(path, label string, lines []string, hint string) Field {
 }
 
 // Password is a password input that is always rendered empty: a stored
-// secret is never sent back, only the fact that one is stored.
-func (pg *page) Password(path, label string, stored bool) Field {
+// secret is never sent back, only the fact that one is stored. After a
+// refused save, a value typed into it is not shown again either; the
+// hint asks for it once more.
+func (pg *page) Password(path, label string) Field {
 	f := pg.field("password", path, label, nil, "")
-	f.Stored = stored
-	if stored {
+	stored := pg.P
+	if pg.stored != nil {
+		stored = pg.stored
+	}
+	cur := secretAt(stored, path)
+	f.Stored = cur.IsSet()
+	if f.Stored {
 		f.Hint = "A value is stored. Leave empty to keep it."
 	}
+	if pg.stored != nil && secretAt(pg.P, path) != cur && secretAt(pg.P, path).IsSet() {
+		f.Hint = "The value you typed was not saved; type it again."
+	}
 	return f
+}
+
+// secretAt returns the secret at a dotted path of p.
+func secretAt(p *sysparams.Params, path string) sysparams.Secret {
+	switch path {
+	case "email.password":
+		return p.Email.Password
+	case "email.o365.client_secret":
+		return p.Email.O365.ClientSecret
+	case "proxy.http.password":
+		return p.Proxy.HTTP.Password
+	case "proxy.socks.password":
+		return p.Proxy.SOCKS.Password
+	case "cloud.client_secret":
+		return p.Cloud.ClientSecret
+	}
+	return ""
 }
 
 // Select is a drop-down; choices are "value|label" or "value".
