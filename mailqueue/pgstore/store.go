@@ -67,8 +67,8 @@ type Store struct {
 	now     func() time.Time
 	closed  atomic.Bool
 
-	mu     sync.Mutex        // guards tokens
-	tokens map[string]string // message ID → lease token of our claim
+	mu     sync.Mutex       // guards tokens
+	tokens map[string]claim // message ID → our claim of it
 
 	stop      chan struct{} // closed by Close to end the renewer
 	renewDone chan struct{} // closed when the renewer has ended
@@ -102,7 +102,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 	if err := migrate(ctx, pool); err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, opts: opts, log: opts.Logger, now: opts.Now, tokens: map[string]string{},
+	s := &Store{pool: pool, opts: opts, log: opts.Logger, now: opts.Now, tokens: map[string]claim{},
 		stop: make(chan struct{}), renewDone: make(chan struct{})}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -227,6 +227,7 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 	if max <= 0 {
 		max = 1
 	}
+	askedLease := lease
 	if s.opts.Lease > 0 {
 		lease = s.opts.Lease
 	}
@@ -259,7 +260,8 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
-		// The UPDATE did not commit: nothing was leased.
+		// Rows leased by a statement whose result was lost come back when
+		// their (unrenewed) lease runs out.
 		return nil, fmt.Errorf("mailqueue/pgstore: claim: %w", err)
 	}
 	slices.SortFunc(items, func(a, b mailqueue.Item) int {
@@ -268,9 +270,12 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, lease ti
 		}
 		return strings.Compare(a.Meta.ID, b.Meta.ID)
 	})
+	// Renewals stop when the runner's own lease would have ended: a runner
+	// that never reports back loses the message like a dead one.
+	c := claim{token: token, renewUntil: now.Add(askedLease)}
 	s.mu.Lock()
 	for _, it := range items {
-		s.tokens[it.Meta.ID] = token
+		s.tokens[it.Meta.ID] = c
 	}
 	s.mu.Unlock()
 	return items, nil
@@ -285,28 +290,22 @@ func qualified(alias, cols string) string {
 	return strings.Join(parts, ", ")
 }
 
+// claim is what a store remembers of a message it claimed.
+type claim struct {
+	token      string    // lease_token written by Claim (fencing)
+	renewUntil time.Time // no renewal after this (Claim's now + asked lease)
+}
+
 // takeToken returns and forgets the lease token of our claim of id ("" when
-// this store did not claim it).
+// this store did not claim it). Every outcome forgets the claim, even when
+// recording it fails: the lease then runs out and another runner retries,
+// instead of a renewed lease parking the message on a live node.
 func (s *Store) takeToken(id string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := s.tokens[id]
+	t := s.tokens[id].token
 	delete(s.tokens, id)
 	return t
-}
-
-func (s *Store) peekToken(id string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tokens[id]
-}
-
-func (s *Store) forgetToken(id, token string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tokens[id] == token {
-		delete(s.tokens, id)
-	}
 }
 
 // Ack deletes a delivered message. It succeeds even if the lease was lost
@@ -316,11 +315,11 @@ func (s *Store) Ack(ctx context.Context, id string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
+	s.takeToken(id)
 	tag, err := s.pool.Exec(ctx, `DELETE FROM ucxkit_mail_queue WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("mailqueue/pgstore: ack %s: %w", id, err)
 	}
-	s.takeToken(id)
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("%w: %s", mailqueue.ErrNotFound, id)
 	}
@@ -335,7 +334,7 @@ func (s *Store) Release(ctx context.Context, id string, o mailqueue.Outcome) err
 	if err := s.check(); err != nil {
 		return err
 	}
-	token := s.peekToken(id)
+	token := s.takeToken(id)
 	inc := 0
 	if o.CountAttempt {
 		inc = 1
@@ -355,7 +354,6 @@ func (s *Store) Release(ctx context.Context, id string, o mailqueue.Outcome) err
 	if err != nil {
 		return fmt.Errorf("mailqueue/pgstore: release %s: %w", id, err)
 	}
-	s.forgetToken(id, token)
 	if tag.RowsAffected() == 0 {
 		return s.missing(ctx, id)
 	}
@@ -383,7 +381,7 @@ func (s *Store) Fail(ctx context.Context, id string, reason string) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	token := s.peekToken(id)
+	token := s.takeToken(id)
 	tag, err := s.pool.Exec(ctx, `UPDATE ucxkit_mail_queue SET
 			state = 'failed', reason = $2, failed_at = now(),
 			lease_owner = NULL, lease_expires = NULL, lease_token = NULL
@@ -392,7 +390,6 @@ func (s *Store) Fail(ctx context.Context, id string, reason string) error {
 	if err != nil {
 		return fmt.Errorf("mailqueue/pgstore: fail %s: %w", id, err)
 	}
-	s.forgetToken(id, token)
 	if tag.RowsAffected() == 0 {
 		return s.missing(ctx, id)
 	}
@@ -532,10 +529,13 @@ func (s *Store) renewer() {
 			return
 		case <-t.C:
 		}
+		now := s.now()
 		s.mu.Lock()
 		tokens := make([]string, 0, len(s.tokens))
-		for _, tok := range s.tokens {
-			tokens = append(tokens, tok)
+		for _, c := range s.tokens {
+			if now.Before(c.renewUntil) {
+				tokens = append(tokens, c.token)
+			}
 		}
 		s.mu.Unlock()
 		if len(tokens) == 0 {
@@ -545,7 +545,7 @@ func (s *Store) renewer() {
 		tokens = slices.Compact(tokens)
 		ctx, cancel := context.WithTimeout(context.Background(), s.opts.Lease/3)
 		tag, err := s.pool.Exec(ctx, `UPDATE ucxkit_mail_queue SET lease_expires = $2
-			WHERE state = 'leased' AND lease_token = ANY($1)`, tokens, dbTime(s.now().Add(s.opts.Lease)))
+			WHERE state = 'leased' AND lease_token = ANY($1)`, tokens, dbTime(now.Add(s.opts.Lease)))
 		cancel()
 		if err != nil {
 			s.log.Warn("mailqueue/pgstore: renewing leases", "err", err)

@@ -385,3 +385,50 @@ func TestQueueOverPostgres(t *testing.T) {
 		return err == nil && len(l) == 0
 	}, 5*time.Second, 10*time.Millisecond)
 }
+
+func TestRenewalEndsWithTheAskedLease(t *testing.T) {
+	a, dsn, schema := testStore(t, Options{Lease: minLease})
+	b, err := Open(context.Background(), schemaPool(t, dsn, schema, 2), Options{})
+	require.NoError(t, err)
+	defer b.Close()
+	ctx := context.Background()
+	m, err := a.Put(ctx, testEnv, msg(1), time.Now())
+	require.NoError(t, err)
+	// The runner asks for 1 s and never reports back (a hung attempt):
+	// renewals stop then, and the message goes to another runner.
+	got, err := a.Claim(ctx, "a", time.Now(), time.Second, 1)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Eventually(t, func() bool {
+		items, err := b.Claim(ctx, "b", time.Now(), time.Hour, 1)
+		return err == nil && len(items) == 1 && items[0].Meta.ID == m.ID
+	}, 10*time.Second, 50*time.Millisecond)
+	require.ErrorIs(t, a.Release(ctx, m.ID, mailqueue.Outcome{NextAttempt: time.Now()}), ErrLeaseLost)
+}
+
+func TestOperatorFailsQueuedMessage(t *testing.T) {
+	s, dsn, schema := testStore(t, Options{})
+	ctx := context.Background()
+	now := time.Now()
+	queued, err := s.Put(ctx, testEnv, msg(1), now)
+	require.NoError(t, err)
+	leased, err := s.Put(ctx, testEnv, msg(2), now.Add(time.Second))
+	require.NoError(t, err)
+	_, err = s.Claim(ctx, "runner", now.Add(time.Second), time.Hour, 1)
+	require.NoError(t, err)
+	_, err = s.Claim(ctx, "runner", now.Add(time.Second), time.Hour, 1)
+	require.NoError(t, err)
+	// An operator tool (another Store, no claim) may fail a waiting
+	// message, never one a runner holds.
+	tool, err := Open(ctx, schemaPool(t, dsn, schema, 1), Options{})
+	require.NoError(t, err)
+	defer tool.Close()
+	require.NoError(t, s.Release(ctx, queued.ID, mailqueue.Outcome{NextAttempt: now}))
+	require.NoError(t, tool.Fail(ctx, queued.ID, "removed by the operator"))
+	require.ErrorIs(t, tool.Fail(ctx, leased.ID, "removed by the operator"), ErrLeaseLost)
+	require.ErrorIs(t, tool.Fail(ctx, "missing", "x"), mailqueue.ErrNotFound)
+	m, err := tool.Get(ctx, queued.ID)
+	require.NoError(t, err)
+	assert.Equal(t, mailqueue.StateFailed, m.State)
+	assert.Equal(t, "removed by the operator", m.Reason)
+}
