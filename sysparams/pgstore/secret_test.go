@@ -38,3 +38,24 @@ func TestOptionsNeverPrintKeys(t *testing.T) {
 	assert.NotContains(t, all, "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY", "base64 of the key")
 	assert.NotContains(t, all, "3031323334353637", "hex of the key")
 }
+
+// TestLogsCarryNoSecrets saves and propagates a secret with debug logging
+// on both nodes and checks that the logs name the field, never the value.
+func TestLogsCarryNoSecrets(t *testing.T) {
+	dsn, schema := testSchema(t)
+	keys := testKeyring(t)
+	var bufA, bufB syncBuffer
+	la := slog.New(slog.NewJSONHandler(&bufA, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	lb := slog.New(slog.NewTextHandler(&bufB, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := openNode(t, dsn, schema, Options{Keyring: keys, Logger: la})
+	b := openNode(t, dsn, schema, Options{Keyring: keys, Logger: lb})
+	got := make(chan sysparams.Change, 1)
+	b.store.Subscribe(func(c sysparams.Change) { got <- c })
+	_, err := a.store.Update(t.Context(), setMail)
+	require.NoError(t, err)
+	<-got
+	require.NoError(t, a.store.Close())
+	require.NoError(t, b.store.Close())
+	assert.Contains(t, bufA.String(), "email.password", "the save is logged with its fields")
+	assert.NotContains(t, bufA.String()+bufB.String(), plainPassword)
+}
