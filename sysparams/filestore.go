@@ -348,22 +348,28 @@ func (s *FileStore) RotateKey(ctx context.Context) (newID string, err error) {
 		return "", err
 	}
 	old := s.keys.PrimaryID()
-	if newID, err = s.keys.Rotate(); err != nil {
+	// Each step works on a copy of the keyring and adopts it only once the
+	// key file holds it, so the keys in memory are always on disk.
+	both := s.keys.clone()
+	if newID, err = both.Rotate(); err != nil {
 		return "", err
 	}
-	if err := s.keys.WriteKeyFile(s.keyPath); err != nil {
+	if err := both.WriteKeyFile(s.keyPath); err != nil {
 		return "", err
 	}
+	s.keys = both
 	if _, statErr := os.Stat(s.path); statErr == nil {
 		if err := s.save(p, rev+1); err != nil {
 			return "", err
 		}
 		s.last, s.lastRv = p, rev+1
 	}
-	s.keys.Retire()
-	if err := s.keys.WriteKeyFile(s.keyPath); err != nil {
+	only := both.clone()
+	only.Retire()
+	if err := only.WriteKeyFile(s.keyPath); err != nil {
 		return "", err
 	}
+	s.keys = only
 	s.log.Info("sysparams: rotated key", "old", old, "new", newID)
 	return newID, nil
 }

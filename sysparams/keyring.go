@@ -151,6 +151,20 @@ func (k *Keyring) String() string {
 // GoString is String, so %#v shows no key material.
 func (k *Keyring) GoString() string { return k.String() }
 
+// clone returns an independent copy of the ring.
+func (k *Keyring) clone() *Keyring {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	c := &Keyring{primary: k.primary, keys: make(map[string][]byte, len(k.keys)), created: make(map[string]time.Time, len(k.created))}
+	for id, key := range k.keys {
+		c.keys[id] = append([]byte(nil), key...)
+	}
+	for id, t := range k.created {
+		c.created[id] = t
+	}
+	return c
+}
+
 // Rotate adds a new random key and makes it primary; the old keys stay to
 // open existing secrets until Retire. It returns the new key's ID.
 func (k *Keyring) Rotate() (string, error) {

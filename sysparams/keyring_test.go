@@ -190,3 +190,39 @@ func TestDocumentTamperedSecretMovedBetweenFields(t *testing.T) {
 	after, _ := os.ReadFile(path)
 	require.Equal(t, b, after, "an unreadable file is never overwritten")
 }
+
+// TestRotateKeyFailureKeepsKeysOnDisk makes the key file unwritable during
+// a rotation: the store keeps working with the keys the file holds.
+func TestRotateKeyFailureKeepsKeysOnDisk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := dir + "/params.json"
+	keyDir := dir + "/keys"
+	require.NoError(t, os.Mkdir(keyDir, 0o700))
+	s, err := OpenFile(ctx, path, FileOptions{KeyFile: keyDir + "/k.key"})
+	require.NoError(t, err)
+	_, err = s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	before := s.keys.IDs()
+
+	// Replace the key folder with a file: the atomic write cannot create
+	// its temp file there.
+	keyBytes, err := os.ReadFile(keyDir + "/k.key")
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(keyDir))
+	require.NoError(t, os.WriteFile(keyDir, []byte("not a folder"), 0o600))
+	_, err = s.RotateKey(ctx)
+	require.Error(t, err)
+	require.Equal(t, before, s.keys.IDs(), "the keys in memory are still those on disk")
+
+	require.NoError(t, os.Remove(keyDir))
+	require.NoError(t, os.Mkdir(keyDir, 0o700))
+	require.NoError(t, os.WriteFile(keyDir+"/k.key", keyBytes, 0o600))
+	_, err = s.Update(ctx, func(p *Params) error { p.Email.Password = "new"; return nil })
+	require.NoError(t, err)
+	s2, err := OpenFile(ctx, path, FileOptions{KeyFile: keyDir + "/k.key"})
+	require.NoError(t, err)
+	p, err := s2.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "new", p.Email.Password.Reveal())
+}
