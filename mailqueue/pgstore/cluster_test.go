@@ -249,7 +249,9 @@ func TestClusterSIGKILLedRunner(t *testing.T) {
 	ctx := context.Background()
 	createSink(t, pool)
 	const total = 300
-	const lease = time.Second
+	// Sends take milliseconds; a 2 s lease (renewed every 667 ms) never
+	// runs out on a live runner, even on a loaded machine.
+	const lease = 2 * time.Second
 	victim := startRunner(t, dsn, schema, "victim", lease, 10*time.Millisecond, 1)
 	runners := []*runner{victim,
 		startRunner(t, dsn, schema, "node-1", lease, 2*time.Millisecond, 1),

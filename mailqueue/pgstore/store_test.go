@@ -310,8 +310,11 @@ func TestCancelledContext(t *testing.T) {
 }
 
 func TestLeaseRenewal(t *testing.T) {
-	a, dsn, schema := testStore(t, Options{Lease: minLease})
-	b, err := Open(context.Background(), schemaPool(t, dsn, schema, 2), Options{Lease: minLease})
+	// Generous against a loaded machine: renewals every 500 ms keep a
+	// 1.5 s lease.
+	const lease = 1500 * time.Millisecond
+	a, dsn, schema := testStore(t, Options{Lease: lease})
+	b, err := Open(context.Background(), schemaPool(t, dsn, schema, 2), Options{Lease: lease})
 	require.NoError(t, err)
 	defer b.Close()
 	ctx := context.Background()
@@ -320,15 +323,15 @@ func TestLeaseRenewal(t *testing.T) {
 	got, err := a.Claim(ctx, "a", time.Now(), time.Hour, 1)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	assert.WithinDuration(t, time.Now().Add(minLease), got[0].Meta.LeaseExpires, time.Second, "Options.Lease replaces the runner's lease")
+	assert.WithinDuration(t, time.Now().Add(lease), got[0].Meta.LeaseExpires, time.Second, "Options.Lease replaces the runner's lease")
 	// While a lives, its renewals keep the lease: b finds nothing through
 	// several lease periods.
-	deadline := time.Now().Add(4 * minLease)
+	deadline := time.Now().Add(3 * lease)
 	for time.Now().Before(deadline) {
 		none, err := b.Claim(ctx, "b", time.Now(), time.Hour, 1)
 		require.NoError(t, err)
 		require.Empty(t, none, "a live node's lease is renewed")
-		time.Sleep(minLease / 6)
+		time.Sleep(lease / 10)
 	}
 	// a stops (as a dead node would); b takes over after the lease.
 	require.NoError(t, a.Close())
