@@ -38,7 +38,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.from, "from", "voicemail@ucxkit.example", "sender address of the notification")
 	fs.StringVar(&o.to, "to", "alice@ucxkit.example", "recipient of the notification")
 	fs.StringVar(&o.params, "params", "", "use this existing parameter `file` (read only) instead of the defaults")
-	fs.StringVar(&o.pg, "pg", "", "keep parameters and the mail queue in PostgreSQL at this `DSN` (cluster mode)")
+	fs.StringVar(&o.pg, "pg", "", "keep parameters, sessions and the mail queue in PostgreSQL at this `DSN` (cluster mode)")
 	fs.StringVar(&o.hostname, "hostname", "", "computer name for the certificate (default: this computer's)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
