@@ -88,6 +88,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	cmd, cargs := rest[0], rest[1:]
+	// -file and -key are accepted after the command too
+	// ("ucxparams show -file F").
+	cargs, ok := extractGlobal(cargs, file, key, stderr)
+	if !ok {
+		return exitUsage
+	}
 	if cmd == "paths" {
 		for _, p := range sysparams.FieldPaths() {
 			fmt.Fprintln(stdout, p)
@@ -282,4 +288,33 @@ func printProblems(w io.Writer, err error) {
 	for _, e := range fielderr.Flatten(err) {
 		fmt.Fprintln(w, strings.TrimPrefix(e.Error(), "sysparams: "))
 	}
+}
+
+// extractGlobal removes -file and -key (and their values, "-file F" or
+// "-file=F", one or two dashes) from args, setting them, and returns the
+// rest in order.
+func extractGlobal(args []string, file, key *string, stderr io.Writer) ([]string, bool) {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || (name != "file" && name != "key") {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				fmt.Fprintf(stderr, "ucxparams: flag needs an argument: %s\n", a)
+				return nil, false
+			}
+			i++
+			value = args[i]
+		}
+		if name == "file" {
+			*file = value
+		} else {
+			*key = value
+		}
+	}
+	return rest, true
 }

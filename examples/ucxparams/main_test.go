@@ -210,3 +210,14 @@ func TestCLITestEmailO365EnvOnlyWithFlag(t *testing.T) {
 	r = cli(t, "", nil, "-file", f, "show")
 	require.Contains(t, r.stdout, `"auth_url": ""`)
 }
+
+func TestCLIFlagsAfterCommand(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "params.json")
+	r := cli(t, "", nil, "set", "-file", f, "telephony.system_name=HQ", "telephony.pbx_address=pbx")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = cli(t, "", nil, "validate", "--file="+f)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "ok\n", r.stdout)
+	r = cli(t, "", nil, "show", "-file")
+	require.Equal(t, 2, r.code)
+}
