@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -104,8 +103,7 @@ func New(store sysparams.Store, opts Options) (http.Handler, error) {
 
 func (h *handler) routes() {
 	m := http.NewServeMux()
-	static, _ := fs.Sub(staticFS, "static")
-	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	m.Handle("GET /static/", http.StripPrefix("/static/", Static()))
 	m.HandleFunc("GET /{$}", h.index)
 	for _, s := range sections {
 		if s.form {
