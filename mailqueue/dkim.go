@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -56,7 +57,12 @@ type DKIMConfig struct {
 
 // DKIMSigner signs finished messages. It is safe for concurrent use.
 type DKIMSigner struct {
-	opts dkim.SignOptions
+	// opts (without Signer) and key are behind pointers, and the key
+	// behind a pointer to an interface, so that printing a DKIMSigner
+	// through reflection (an unexported field of another struct, where no
+	// Format method runs) shows addresses, never key bytes.
+	opts *dkim.SignOptions
+	key  *crypto.Signer
 	exp  time.Duration
 	now  func() time.Time
 }
@@ -135,15 +141,15 @@ func NewDKIMSigner(cfg DKIMConfig) (*DKIMSigner, error) {
 		now = time.Now
 	}
 	return &DKIMSigner{
-		opts: dkim.SignOptions{
+		opts: &dkim.SignOptions{
 			Domain:                 cfg.Domain,
 			Selector:               cfg.Selector,
-			Signer:                 key,
 			Hash:                   crypto.SHA256,
 			HeaderCanonicalization: dkim.CanonicalizationRelaxed,
 			BodyCanonicalization:   dkim.CanonicalizationRelaxed,
 			HeaderKeys:             append([]string(nil), keys...),
 		},
+		key: &key,
 		exp: cfg.Expiration,
 		now: now,
 	}, nil
@@ -187,7 +193,11 @@ func loadDKIMKey(path string) (crypto.Signer, error) {
 // before Enqueue: the spool then holds the signed bytes and every retry
 // sends them unchanged.
 func (s *DKIMSigner) Sign(msg []byte) ([]byte, error) {
-	opts := s.opts
+	if s == nil || s.opts == nil || s.key == nil {
+		return nil, errors.New("mailqueue: dkim sign: signer not created with NewDKIMSigner")
+	}
+	opts := *s.opts
+	opts.Signer = *s.key
 	if s.exp > 0 {
 		opts.Expiration = s.now().Add(s.exp)
 	}
@@ -198,3 +208,49 @@ func (s *DKIMSigner) Sign(msg []byte) ([]byte, error) {
 	}
 	return out.Bytes(), nil
 }
+
+// dkimKeyPlaceholder stands in for a private key when a DKIMConfig is
+// printed.
+type dkimKeyPlaceholder struct{ crypto.Signer }
+
+// String names the placeholder.
+func (dkimKeyPlaceholder) String() string { return "[REDACTED]" }
+
+// plainDKIMConfig is DKIMConfig without methods, for printing its fields.
+type plainDKIMConfig DKIMConfig
+
+// Format prints the fields of c with the private key shown as [REDACTED],
+// for every verb: %v, %+v and %#v as for a struct, any other verb as %v.
+// Without it %v would print an Ed25519 key's bytes, and a bad verb (%s on
+// a nested *DKIMConfig) an RSA key's D and primes.
+func (c DKIMConfig) Format(f fmt.State, verb rune) {
+	p := plainDKIMConfig(c)
+	if p.PrivateKey != nil {
+		p.PrivateKey = dkimKeyPlaceholder{}
+	}
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, strings.Replace(fmt.Sprintf("%#v", p), "mailqueue.plainDKIMConfig", "mailqueue.DKIMConfig", 1))
+	case verb == 'v' && f.Flag('+'):
+		fmt.Fprintf(f, "%+v", p)
+	default:
+		fmt.Fprintf(f, "%v", p)
+	}
+}
+
+// String describes the signer without its key: "dkim d=example.com
+// s=sel a=rsa-sha256".
+func (s DKIMSigner) String() string {
+	if s.opts == nil || s.key == nil {
+		return "dkim (unconfigured)"
+	}
+	algo := "rsa-sha256"
+	if _, ok := (*s.key).Public().(ed25519.PublicKey); ok {
+		algo = "ed25519-sha256"
+	}
+	return "dkim d=" + s.opts.Domain + " s=" + s.opts.Selector + " a=" + algo
+}
+
+// Format prints String() for every verb, so that no path of the fmt
+// package reaches the key.
+func (s DKIMSigner) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }

@@ -2,6 +2,7 @@ package mailqueue_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -9,6 +10,8 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -142,6 +145,57 @@ func TestDKIMConfigValidation(t *testing.T) {
 			for _, w := range tc.want {
 				require.Contains(t, err.Error(), w)
 			}
+		})
+	}
+}
+
+// TestDKIMKeyNeverPrinted prints DKIMConfig and DKIMSigner holding RSA and
+// Ed25519 keys directly, by pointer and nested, with every verb (bad ones
+// included, which make fmt switch methods off) and through slog.
+func TestDKIMKeyNeverPrinted(t *testing.T) {
+	rk, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	_, ek, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	for name, key := range map[string]interface {
+		Public() crypto.PublicKey
+		Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error)
+	}{"rsa": rk, "ed25519": ek} {
+		t.Run(name, func(t *testing.T) {
+			cfg := mailqueue.DKIMConfig{Domain: "example.com", Selector: "sel", PrivateKey: key}
+			s, err := mailqueue.NewDKIMSigner(cfg)
+			require.NoError(t, err)
+			type holder struct {
+				C   *mailqueue.DKIMConfig
+				S   *mailqueue.DKIMSigner
+				Any any
+				s   *mailqueue.DKIMSigner
+				v   mailqueue.DKIMSigner
+			}
+			values := []any{cfg, &cfg, s, *s, holder{C: &cfg, S: s, Any: &cfg, s: s, v: *s}, struct{ C mailqueue.DKIMConfig }{cfg}}
+			var secrets []string
+			if name == "rsa" {
+				secrets = []string{rk.D.String(), rk.Primes[0].String(), fmt.Sprintf("%x", rk.D)}
+			} else {
+				secrets = []string{fmt.Sprint([]byte(ek)), fmt.Sprintf("%x", []byte(ek)), fmt.Sprintf("%x", []byte(ek.Seed()))}
+			}
+			for i, v := range values {
+				var outs []string
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%t", "%e", "%c", "%U"} {
+					outs = append(outs, fmt.Sprintf(verb, v))
+				}
+				var buf bytes.Buffer
+				slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "v", v)
+				slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "v", v)
+				outs = append(outs, buf.String())
+				for _, o := range outs {
+					for _, sec := range secrets {
+						require.NotContains(t, o, sec, "value %d", i)
+					}
+				}
+			}
+			require.Contains(t, fmt.Sprintf("%+v", cfg), "PrivateKey:[REDACTED]")
+			require.Contains(t, fmt.Sprint(s), "dkim d=example.com s=sel a=")
 		})
 	}
 }
