@@ -37,6 +37,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 // config holds the command line.
@@ -49,7 +50,7 @@ type config struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

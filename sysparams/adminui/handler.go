@@ -152,7 +152,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r = r2
 	}
 	if !h.opts.Authorize(r) {
-		h.log.Warn("adminui: request not authorized", "method", r.Method, "path", r.URL.Path)
+		h.log.Info("adminui: request not authorized", "method", r.Method, "path", r.URL.Path)
 		if h.opts.Unauthorized != nil {
 			h.opts.Unauthorized.ServeHTTP(w, r)
 			return
