@@ -190,7 +190,9 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 }
 
 // Connect opens a pool for dsn (a postgres:// URL or key=value string) and
-// returns a Store that owns it: Close closes the pool.
+// returns a Store that owns it: Close closes the pool. A search_path
+// parameter in dsn ("...?sslmode=verify-full&search_path=ucxkit")
+// selects the schema.
 func Connect(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -429,11 +430,18 @@ func TestListenSurvivesPollTimeouts(t *testing.T) {
 	b := openNode(t, dsn, schema, Options{PollInterval: 20 * time.Millisecond})
 	got := make(chan sysparams.Change, 4)
 	b.store.Subscribe(func(c sysparams.Change) { got <- c })
+	listener := func() []int32 {
+		rows, err := a.pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity
+			WHERE application_name = $1 AND query LIKE 'LISTEN%'`, b.app)
+		require.NoError(t, err)
+		pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+		require.NoError(t, err)
+		return pids
+	}
+	before := listener()
+	require.Len(t, before, 1)
 	time.Sleep(150 * time.Millisecond) // several timed-out waits on the listening connection
-	var n int
-	require.NoError(t, a.pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-		WHERE application_name = $1 AND query LIKE 'LISTEN%'`, b.app).Scan(&n))
-	assert.Equal(t, 1, n, "the listening connection is kept across poll timeouts")
+	assert.Equal(t, before, listener(), "the same listening connection is kept across poll timeouts")
 	_, err := a.store.Update(context.Background(), setBase)
 	require.NoError(t, err)
 	select {
