@@ -79,7 +79,7 @@ func TestConcurrentLDAPAndSessions(t *testing.T) {
 func FuzzOIDCFlowCookie(f *testing.F) {
 	block, _ := aes.NewCipher(make([]byte, 32))
 	aead, _ := cipher.NewGCM(block)
-	o := &OIDC{aead: aead, now: time.Now}
+	o := &OIDC{aead: func() cipher.AEAD { return aead }, now: time.Now}
 	good, _ := o.seal(ssoFlow{State: "s", Nonce: "n", Verifier: "v", ReturnTo: "/", Expires: time.Now().Add(time.Hour).Unix()})
 	f.Add(good)
 	f.Add("")

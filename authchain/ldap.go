@@ -173,14 +173,19 @@ func (c LDAPConfig) Validate() error {
 // the required group. It keeps a pool of connections and is safe for
 // concurrent use. Close it to release the pool.
 type LDAPAuthenticator struct {
-	cfg     LDAPConfig
-	scheme  string
-	addr    string
-	tls     *tls.Config
-	timeout time.Duration
-	dialer  Dialer
-	filter  string
-	attr    string
+	cfg LDAPConfig // BindPassword cleared: see bindPassword
+	// bindPassword is kept behind a pointer to a string, the one kind fmt
+	// never dereferences: fmt ignores methods inside unexported fields and
+	// while it reports a bad verb, so a Secret stored in cfg was printed
+	// by fmt.Printf("%v", authenticator).
+	bindPassword *Secret
+	scheme       string
+	addr         string
+	tls          *tls.Config
+	timeout      time.Duration
+	dialer       Dialer
+	filter       string
+	attr         string
 
 	max int // idle connections kept per pool kind; 0 disables pooling
 
@@ -207,7 +212,9 @@ func NewLDAPAuthenticator(cfg LDAPConfig) (*LDAPAuthenticator, error) {
 		return nil, err
 	}
 	u, _ := url.Parse(cfg.URL)
-	a := &LDAPAuthenticator{cfg: cfg, scheme: strings.ToLower(u.Scheme), timeout: cfg.Timeout.D(), dialer: cfg.Dialer}
+	pw := cfg.BindPassword
+	a := &LDAPAuthenticator{cfg: cfg, bindPassword: &pw, scheme: strings.ToLower(u.Scheme), timeout: cfg.Timeout.D(), dialer: cfg.Dialer}
+	a.cfg.BindPassword = ""
 	port := u.Port()
 	if port == "" {
 		port = "389"
@@ -446,7 +453,7 @@ func (a *LDAPAuthenticator) bindService(lc *ldapConn) error {
 	if a.cfg.BindDN == "" {
 		err = lc.c.UnauthenticatedBind("")
 	} else {
-		err = lc.c.Bind(a.cfg.BindDN, a.cfg.BindPassword.Reveal())
+		err = lc.c.Bind(a.cfg.BindDN, a.bindPassword.Reveal())
 	}
 	lc.asSvc = err == nil
 	return err

@@ -130,10 +130,14 @@ func parseCookieKey(s string) ([]byte, error) {
 
 // OIDC is an SSOProvider for OpenID Connect. It is safe for concurrent use.
 type OIDC struct {
-	cfg      OIDCConfig
-	oauth    oauth2.Config
+	cfg OIDCConfig // ClientSecret and CookieKey cleared
+	// oauth (holding the client secret) and aead (holding the cookie key)
+	// are reached through closures: fmt prints a func as an address on
+	// every path, including those where it ignores methods (unexported
+	// fields, bad verbs), so fmt.Printf("%v", provider) shows no secret.
+	oauth    func() *oauth2.Config
 	verifier *oidc.IDTokenVerifier
-	aead     cipher.AEAD
+	aead     func() cipher.AEAD
 	claim    string
 	client   *http.Client
 	now      func() time.Time
@@ -148,6 +152,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 		return nil, err
 	}
 	o := &OIDC{cfg: cfg, client: cfg.HTTPClient, claim: cfg.Claim, now: time.Now}
+	o.cfg.ClientSecret, o.cfg.CookieKey = "", ""
 	if o.client == nil {
 		o.client = http.DefaultClient
 	}
@@ -164,9 +169,11 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.aead, err = cipher.NewGCM(block); err != nil {
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
 		return nil, err
 	}
+	o.aead = func() cipher.AEAD { return aead }
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, o.client), cfg.Issuer)
 	if err != nil {
 		return nil, unavailable(MethodSSO, ReasonUnreachable, fmt.Errorf("oidc discovery: %w", err))
@@ -181,13 +188,14 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 			all = append(all, s)
 		}
 	}
-	o.oauth = oauth2.Config{
+	oc := &oauth2.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret.Reveal(),
 		Endpoint:     p.Endpoint(),
 		RedirectURL:  cfg.RedirectURL,
 		Scopes:       all,
 	}
+	o.oauth = func() *oauth2.Config { return oc }
 	o.verifier = p.VerifierContext(oidc.ClientContext(context.WithoutCancel(ctx), o.client), &oidc.Config{ClientID: cfg.ClientID, Now: func() time.Time { return o.now() }})
 	return o, nil
 }
@@ -220,7 +228,7 @@ func (o *OIDC) Begin(w http.ResponseWriter, r *http.Request, returnTo string) er
 	http.SetCookie(w, &http.Cookie{Name: DefaultSSOCookieName, Value: sealed, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(ssoFlowLifetime / time.Second)})
 	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, o.oauth.AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), http.StatusFound)
+	http.Redirect(w, r, o.oauth().AuthCodeURL(f.State, oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)), http.StatusFound)
 	return nil
 }
 
@@ -265,7 +273,7 @@ func (o *OIDC) Finish(w http.ResponseWriter, r *http.Request) (string, string, e
 	if code == "" {
 		return "", "", denied(MethodSSO, ReasonInvalidCredentials, errors.New("oidc: no code in callback"))
 	}
-	tok, err := o.oauth.Exchange(context.WithValue(ctx, oauth2.HTTPClient, o.client), code, oauth2.VerifierOption(f.Verifier))
+	tok, err := o.oauth().Exchange(context.WithValue(ctx, oauth2.HTTPClient, o.client), code, oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 && re.ErrorCode != "" && re.ErrorCode != "invalid_client" {
@@ -332,22 +340,22 @@ func (o *OIDC) seal(f ssoFlow) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	nonce := make([]byte, o.aead.NonceSize())
+	nonce := make([]byte, o.aead().NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
 	ad := sha256.Sum256([]byte(DefaultSSOCookieName))
-	return base64.RawURLEncoding.EncodeToString(o.aead.Seal(nonce, nonce, plain, ad[:])), nil
+	return base64.RawURLEncoding.EncodeToString(o.aead().Seal(nonce, nonce, plain, ad[:])), nil
 }
 
 func (o *OIDC) open(v string) (ssoFlow, error) {
 	var f ssoFlow
 	b, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(b) < o.aead.NonceSize()+o.aead.Overhead() {
+	if err != nil || len(b) < o.aead().NonceSize()+o.aead().Overhead() {
 		return f, errors.New("oidc: malformed flow cookie")
 	}
 	ad := sha256.Sum256([]byte(DefaultSSOCookieName))
-	plain, err := o.aead.Open(nil, b[:o.aead.NonceSize()], b[o.aead.NonceSize():], ad[:])
+	plain, err := o.aead().Open(nil, b[:o.aead().NonceSize()], b[o.aead().NonceSize():], ad[:])
 	if err != nil {
 		return f, errors.New("oidc: flow cookie does not open (forged, or sealed with another key)")
 	}

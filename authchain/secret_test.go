@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -49,6 +50,67 @@ func TestSecretsNeverPrint(t *testing.T) {
 	for _, o := range out {
 		for _, s := range []string{bindPW, axlPW, clientSecret, cookieKey, "user-password-000"} {
 			require.NotContains(t, o, s)
+		}
+	}
+}
+
+// TestAuthenticatorsNeverPrintSecrets prints the authenticators, the OIDC
+// provider and a chain holding them on the paths where fmt ignores
+// methods: directly (their fields are unexported), inside an unexported
+// field of the caller's struct, and behind a method-less pointer printed
+// with a bad verb. A Secret kept in their configuration copies was printed
+// by fmt.Printf("%v", authenticator).
+func TestAuthenticatorsNeverPrintSecrets(t *testing.T) {
+	const bindPW, axlPW, cookieKey = "bind-pw-123", "axl-pw-456", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	la, err := NewLDAPAuthenticator(LDAPConfig{URL: "ldaps://dc1.corp.test", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: bindPW})
+	require.NoError(t, err)
+	defer la.Close()
+	ua, err := NewUCMAuthenticator(UCMConfig{URL: "https://cucm.corp.test", AXLUser: "axl", AXLPassword: axlPW})
+	require.NoError(t, err)
+	idp := newFakeIdP(t)
+	oc := idp.config()
+	oc.CookieKey = cookieKey
+	clientSecret := oc.ClientSecret.Reveal()
+	o, err := NewOIDC(t.Context(), oc)
+	require.NoError(t, err)
+	dir, err := NewMemoryDirectory()
+	require.NoError(t, err)
+	ch, err := NewChain(ChainConfig{Order: OrderSSOLDAPUCMLocal, Directory: dir, LDAP: la, UCM: ua, SSO: o})
+	require.NoError(t, err)
+
+	type hidden struct {
+		la *LDAPAuthenticator
+		ua *UCMAuthenticator
+		o  *OIDC
+		ch *Chain
+	}
+	type wrapper struct{ H hidden }
+	type outer struct{ W *wrapper }
+	h := hidden{la, ua, o, ch}
+	values := map[string]any{"ldap": la, "ucm": ua, "oidc": o, "chain": ch, "hidden": h, "&hidden": &h,
+		"outer": outer{&wrapper{h}}, "slice": []hidden{h}, "map": map[string]*wrapper{"a": {h}}}
+	var out []string
+	for name, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%t"} {
+			out = append(out, name+" "+verb+": "+fmt.Sprintf(verb, v))
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "ldap", la, "ucm", ua, "oidc", o, "chain", ch)
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "hidden", h)
+	out = append(out, buf.String())
+	var forbidden []string
+	for _, s := range []string{bindPW, axlPW, clientSecret, cookieKey[:32]} {
+		forbidden = append(forbidden, s, fmt.Sprintf("%x", s), fmt.Sprintf("%X", s))
+	}
+	key, err := parseCookieKey(cookieKey)
+	require.NoError(t, err)
+	forbidden = append(forbidden, strings.Trim(fmt.Sprint(key[:8]), "[]"), fmt.Sprintf("%x", key[:8]))
+	for _, o := range out {
+		for _, f := range forbidden {
+			if strings.Contains(o, f) {
+				t.Errorf("secret %q printed: %.200s", f, o)
+			}
 		}
 	}
 }

@@ -140,12 +140,15 @@ func (f *AXLFault) Error() string {
 // UCMAuthenticator checks end-user passwords with AXL doAuthenticateUser.
 // It is safe for concurrent use.
 type UCMAuthenticator struct {
-	cfg     UCMConfig
-	url     string
-	ns      string
-	action  string
-	client  *http.Client
-	timeout time.Duration
+	cfg UCMConfig // AXLPassword cleared: see axlPassword
+	// axlPassword is behind a pointer to a string, which fmt never
+	// dereferences (see LDAPAuthenticator.bindPassword).
+	axlPassword *Secret
+	url         string
+	ns          string
+	action      string
+	client      *http.Client
+	timeout     time.Duration
 }
 
 var _ Authenticator = (*UCMAuthenticator)(nil)
@@ -161,12 +164,15 @@ func NewUCMAuthenticator(cfg UCMConfig) (*UCMAuthenticator, error) {
 	if v == "" {
 		v = DefaultAXLVersion
 	}
+	pw := cfg.AXLPassword
+	cfg.AXLPassword = ""
 	a := &UCMAuthenticator{
-		cfg:     cfg,
-		url:     u.String(),
-		ns:      "http://www.cisco.com/AXL/API/" + v,
-		action:  `"CUCM:DB ver=` + v + ` doAuthenticateUser"`,
-		timeout: cfg.Timeout.D(),
+		cfg:         cfg,
+		axlPassword: &pw,
+		url:         u.String(),
+		ns:          "http://www.cisco.com/AXL/API/" + v,
+		action:      `"CUCM:DB ver=` + v + ` doAuthenticateUser"`,
+		timeout:     cfg.Timeout.D(),
 	}
 	if a.timeout == 0 {
 		a.timeout = DefaultUCMTimeout
@@ -334,7 +340,7 @@ func (a *UCMAuthenticator) Check(ctx context.Context, userid, password string) (
 	if err != nil {
 		return UCMAnswer{}, unavailable(MethodUCM, ReasonConfig, err)
 	}
-	hr.SetBasicAuth(a.cfg.AXLUser, a.cfg.AXLPassword.Reveal())
+	hr.SetBasicAuth(a.cfg.AXLUser, a.axlPassword.Reveal())
 	hr.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	hr.Header.Set("SOAPAction", a.action)
 	resp, err := a.client.Do(hr)
