@@ -40,6 +40,12 @@ type Result struct {
 	Method Method
 }
 
+// LogValue implements slog.LogValuer: the user without the password hash
+// (see User.LogValue) and the method.
+func (r Result) LogValue() slog.Value {
+	return slog.GroupValue(slog.Any("user", r.User), slog.String("method", string(r.Method)))
+}
+
 // Chain applies the decision rule described in the package documentation.
 // It is safe for concurrent use.
 type Chain struct {

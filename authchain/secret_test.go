@@ -114,3 +114,31 @@ func TestAuthenticatorsNeverPrintSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestUserHashNotPrinted: a User (also inside a Result) prints and logs
+// without its password hash, while its JSON keeps it for configuration
+// files.
+func TestUserHashNotPrinted(t *testing.T) {
+	const hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+	u := User{Login: "alice", LDAPUsername: "alice", PasswordHash: hash, Roles: []string{"admin"}}
+	res := Result{User: u, Method: MethodLocal}
+	var out []string
+	for _, v := range []any{u, &u, res, &res, []User{u}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+			out = append(out, fmt.Sprintf(verb, v))
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("login", "user", u, "result", res)
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("login", "user", u)
+	out = append(out, buf.String())
+	for _, o := range out {
+		require.NotContains(t, o, "c2FsdHNhbHRzYWx0")
+		require.NotContains(t, o, fmt.Sprintf("%x", hash)[:40])
+	}
+	require.Contains(t, fmt.Sprintf("%+v", u), "PasswordHash:[REDACTED]")
+	require.Contains(t, buf.String(), `"login":"alice"`)
+	b, err := json.Marshal(u)
+	require.NoError(t, err)
+	require.Contains(t, string(b), hash, "JSON is the storage format and keeps the hash")
+}

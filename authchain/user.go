@@ -2,11 +2,15 @@ package authchain
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/ucxkit/ucxkit/internal/secret"
 )
 
 // User is a user record as the chain sees it. Which of SSOIdentity,
@@ -36,6 +40,44 @@ type User struct {
 	Roles []string `json:"roles,omitempty"`
 	// Disabled users are refused by every method.
 	Disabled bool `json:"disabled,omitempty"`
+}
+
+// Format implements fmt.Formatter: every verb prints the record with a set
+// PasswordHash replaced by "[REDACTED]" (a hash in a log is an offline
+// cracking target). JSON keeps the hash, since configuration files and
+// directories store it.
+func (u User) Format(f fmt.State, verb rune) {
+	type plain User
+	c := plain(u)
+	if c.PasswordHash != "" {
+		c.PasswordHash = secret.Redacted
+	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), c)
+}
+
+// LogValue implements slog.LogValuer, without the password hash (slog's
+// JSON handler would otherwise marshal it).
+func (u User) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("login", u.Login)}
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("sso_identity", u.SSOIdentity)
+	add("ldap_username", u.LDAPUsername)
+	add("ldap_domain", u.LDAPDomain)
+	add("pbx_username", u.PBXUsername)
+	if u.PasswordHash != "" {
+		attrs = append(attrs, slog.String("password_hash", secret.Redacted))
+	}
+	if len(u.Roles) > 0 {
+		attrs = append(attrs, slog.Any("roles", u.Roles))
+	}
+	if u.Disabled {
+		attrs = append(attrs, slog.Bool("disabled", true))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // Directory finds user records. Implementations must be safe for concurrent
