@@ -62,8 +62,13 @@
 // oidc, session) with JSON field names; Validate reports every problem as
 // "ldap.url: ..." so a composing configuration can prefix it. Durations
 // accept "8d" as well as Go durations (Duration). Secrets use the Secret
-// type and never print. The examples/authcheck command checks one login
-// against such a file.
+// type and never print; the authenticators and the OIDC provider hold them
+// out of fmt's reach, and User and Result print and log without the
+// password hash. A Secret field of a configuration struct kept by value
+// in an unexported field of the caller's own struct is printed by fmt's
+// reflection, which calls no methods there: hold configurations by
+// pointer or in exported fields. The examples/authcheck command checks
+// one login against such a file.
 //
 // # What it does not do
 //
