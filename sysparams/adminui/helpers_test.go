@@ -279,3 +279,10 @@ func closedPort(t *testing.T) int {
 	l.Close()
 	return p
 }
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	require.NoError(t, err)
+	return u
+}
