@@ -127,3 +127,21 @@ func TestReviewRegressions(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) { runCase(t, c) })
 	}
 }
+
+// TestEmptyIDDIsTheRegions: with international_prefix empty the region's
+// own prefix is read as "+" too, so the legacy key is the same as with the
+// prefix configured (it kept "0039..." before).
+func TestEmptyIDDIsTheRegions(t *testing.T) {
+	gb := Config{LocalCountryCode: "+44"}
+	us := Config{LocalCountryCode: "+1"}
+	for _, c := range []pcase{
+		{"GB foreign", gb, DirIn, "0039 06 1234 5678", "", KindExternal, "+390612345678", "+390612345678", "", -1},
+		{"GB own", gb, DirIn, "0044 20 7946 0123", "", KindExternal, "+442079460123", "2079460123", "", -1},
+		{"US foreign", us, DirIn, "011 39 06 1234 5678", "", KindExternal, "+390612345678", "+390612345678", "", -1},
+		{"US 00 is not an IDD", us, DirIn, "00 39 06 1234 5678", "", KindUnknown, "00390612345678", "00390612345678", "", -1},
+		{"US out foreign", us, DirOut, "+390612345678", "", KindExternal, "+390612345678", "", "011390612345678", -1},
+		{"GB out IDD form", gb, DirOut, "0039 06 1234 5678", "", KindExternal, "+390612345678", "", "00390612345678", -1},
+	} {
+		t.Run(c.name, func(t *testing.T) { runCase(t, c) })
+	}
+}

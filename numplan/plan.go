@@ -37,7 +37,7 @@ type Plan struct {
 	ccNum   int32
 	region  string // main region of cc, "" for none
 	ndd     string // national (trunk) prefix of region, digits
-	idd     string // configured international prefix
+	idd     string // international prefix: configured, else the region's own
 	outIDD  string // prefix used to dial abroad: configured or the region's own
 	lint    []Finding
 	cache   *cache
@@ -76,10 +76,12 @@ func CompileWith(cfg Config, opts Options) (*Plan, error) {
 		p.region = phonenumbers.GetRegionCodeForCountryCode(n)
 		p.ndd = phonenumbers.GetNddPrefixForRegion(p.region, true)
 	}
-	p.outIDD = p.idd
-	if p.outIDD == "" && p.region != "" {
-		p.outIDD = regionIDD(p.region)
+	// An empty international_prefix means the local country's own, for
+	// reading numbers (In, TAPI, the legacy key) as for dialling them.
+	if p.idd == "" && p.region != "" {
+		p.idd = regionIDD(p.region)
 	}
+	p.outIDD = p.idd
 	if len(p.patterns) > 0 {
 		ps := make([]*pdfa, len(p.patterns))
 		for i, pat := range p.patterns {
