@@ -7,7 +7,9 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -147,7 +149,7 @@ func TestForms(t *testing.T) {
 		{name: "telephony valid", page: "/telephony",
 			form:  url.Values{"telephony.system_name": {"Branch"}, "telephony.pbx_address": {"pbx.example.com"}},
 			check: func(t *testing.T, p *sysparams.Params) { assert.Equal(t, "Branch", p.Telephony.SystemName) },
-			flash: []string{"Saved.", "Restart needed: services", sysparams.NoteTelephony}},
+			flash: []string{"Saved.", sysparams.NoteTelephony}},
 		{name: "telephony invalid", page: "/telephony",
 			form:    url.Values{"telephony.system_name": {""}, "telephony.pbx_address": {"http://pbx/"}},
 			wantErr: map[string]string{"f-telephony-system_name": "is mandatory", "f-telephony-pbx_address": "not a URL"}},
@@ -213,7 +215,7 @@ func TestForms(t *testing.T) {
 				assert.Equal(t, 4, p.Proxy.SOCKS.Version)
 				assert.Equal(t, []string{"example.com", "10.0.0.0/8"}, p.Proxy.Bypass)
 			},
-			flash: []string{"Restart needed: host", sysparams.NoteProxy}},
+			flash: []string{sysparams.NoteProxy}},
 		{name: "proxy address without port", page: "/proxy",
 			form:    url.Values{"proxy.http.address": {"10.0.0.2"}, "proxy.socks.version": {"5"}, "proxy.socks.port": {"x"}},
 			wantErr: map[string]string{"f-proxy-http-port": "", "f-proxy-socks-port": "must be a whole number"}},
@@ -588,4 +590,41 @@ func TestOtherSectionProblemsLinked(t *testing.T) {
 	assert.Contains(t, idx.body, "to fix")
 	var fe *sysparams.FileError
 	assert.False(t, errors.As(err, &fe))
+}
+
+func TestEmailTestOffice365(t *testing.T) {
+	// A fake Microsoft identity platform that refuses the client secret,
+	// as login.microsoftonline.com does (RFC 6749 §5.2 error body).
+	var gotPath string
+	idp := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath = r.URL.Path
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}`))
+	}))
+	defer idp.Close()
+	e := newEnv(t, func(p *sysparams.Params) { p.Email.O365.ClientSecret = secO365 }, func(o *adminui.Options) {
+		o.MailOptions.HTTPClient = idp.Client()
+	})
+	before := e.fileBytes()
+	r := e.post("/email", "/email/test", url.Values{"email.protocol": {"o365"}, "email.port": {"25"}, "email.security": {"auto"}, "email.proxy": {"none"},
+		"email.o365.client_id": {"1cb8b5d2-8724-4f32-8152-a16a230b682b"}, "email.o365.tenant_id": {"969d5b92-bc05-403f-b576-97201b665e65"},
+		"email.o365.address": {"fax@example.com"}, "email.o365.mode": {"graph"}, "email.o365.cloud": {"global"}, "email.o365.auth_url": {idp.URL}})
+	require.Equal(t, http.StatusOK, r.code, r.body)
+	assert.Equal(t, "/969d5b92-bc05-403f-b576-97201b665e65/oauth2/v2.0/token", gotPath)
+	assert.Contains(t, r.body, "Connection test: failed at step “token”")
+	assert.Contains(t, r.body, "AADSTS7000215")
+	assert.Equal(t, before, e.fileBytes())
+	e.requireNoSecrets()
+}
+
+func TestGetChangesNothing(t *testing.T) {
+	e := newEnv(t, withSecrets)
+	before := e.fileBytes()
+	for _, p := range append(pages, "/certificate/cert.pem", "/email/test", "/cloud/forget", "/web_server/forget", "/certificate/regenerate", "/telephony?telephony.system_name=X") {
+		e.get(p)
+	}
+	assert.Equal(t, before, e.fileBytes())
+	assert.NoDirExists(t, filepath.Join(e.dir, "certs"))
+	e.requireNoSecrets()
 }
