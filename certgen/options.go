@@ -128,13 +128,17 @@ func (o *Options) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("certgen: options: %w", err)
 	}
+	var l fielderr.List
 	validity, err := parseDuration(j.Validity)
 	if err != nil {
-		return fmt.Errorf("certgen: %w", fielderr.New("validity", "%v", err))
+		l.Add("validity", "%v", err)
 	}
 	window, err := parseDuration(j.RenewalWindow)
 	if err != nil {
-		return fmt.Errorf("certgen: %w", fielderr.New("renewal_window", "%v", err))
+		l.Add("renewal_window", "%v", err)
+	}
+	if err := l.Err(); err != nil {
+		return fmt.Errorf("certgen: %w", err)
 	}
 	o.Host, o.FQDN, o.DNSNames, o.IPAddresses = j.Host, j.FQDN, j.DNSNames, j.IPAddresses
 	o.Organization, o.KeyType, o.ValidityYears = j.Organization, j.KeyType, j.ValidityYears

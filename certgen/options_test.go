@@ -126,4 +126,9 @@ func TestOptionsJSON(t *testing.T) {
 	err = json.Unmarshal([]byte(`{"validity":"abc"}`), &back)
 	require.ErrorAs(t, err, &fe)
 	assert.Equal(t, "validity", fe.Field)
+	// Both bad durations are named in one error.
+	err = json.Unmarshal([]byte(`{"validity":"abc","renewal_window":"-1d"}`), &back)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "validity: must be a duration")
+	assert.Contains(t, err.Error(), "renewal_window: must be a duration")
 }
