@@ -11,7 +11,8 @@
 //
 // Exit status: 0 success (with -check: the pair is valid); 1 the pair needs
 // action (with -check: expiring, expired, not yet valid, hostname or key
-// mismatch, missing) or a file could not be read or written; 2 bad
+// mismatch, missing, or a file that cannot be read or parsed, reported as
+// "missing" with the reason) or a file could not be written; 2 bad
 // arguments.
 package main
 
@@ -96,8 +97,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *check {
 		st, err := certgen.Inspect(*dir, opts)
 		if err != nil {
+			// A file that cannot be read or parsed leaves no usable pair:
+			// the JSON status says so too, for scripts that read stdout.
 			fmt.Fprintf(stderr, "%v\n", err)
-			return exitNeedsAction
+			st = certgen.Status{State: certgen.StateMissing, NeedsAction: true, Host: opts.Host,
+				Message: strings.TrimPrefix(err.Error(), "certgen: ")}
 		}
 		if err := printJSON(stdout, st); err != nil {
 			fmt.Fprintf(stderr, "certgen: %v\n", err)

@@ -212,3 +212,20 @@ func TestEveryBadArgumentReported(t *testing.T) {
 		assert.Contains(t, errOut.String(), want)
 	}
 }
+
+// TestCheckBadFilePrintsStatus: -check on a directory whose key does not
+// parse still prints a JSON status (missing, with the reason) and exits 1.
+func TestCheckBadFilePrintsStatus(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"-host", "h", "-key", "ecdsa-p256", "-dir", dir}, &out, &errOut), errOut.String())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), []byte("garbage\n"), 0o600))
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 1, run([]string{"-check", "-host", "h", "-dir", dir}, &out, &errOut))
+	st := status(t, out.Bytes())
+	assert.Equal(t, "missing", st["state"])
+	assert.Equal(t, true, st["needs_action"])
+	assert.Contains(t, st["message"], "key.pem")
+	assert.Contains(t, errOut.String(), "key.pem")
+}
