@@ -165,6 +165,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				h.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
+				return
+			}
 			h.errorPage(w, r, http.StatusBadRequest, "The form could not be read.")
 			return
 		}

@@ -628,3 +628,15 @@ func TestGetChangesNothing(t *testing.T) {
 	assert.NoDirExists(t, filepath.Join(e.dir, "certs"))
 	e.requireNoSecrets()
 }
+
+func TestFormLimits(t *testing.T) {
+	e := newEnv(t, nil)
+	before := e.fileBytes()
+	tok := e.token("/telephony")
+	big := url.Values{"csrf_token": {tok}, "telephony.system_name": {strings.Repeat("x", 70<<10)}, "telephony.pbx_address": {"10.0.0.1"}}
+	assert.Equal(t, http.StatusRequestEntityTooLarge, e.postRaw("/telephony", big).code)
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/telephony", strings.NewReader("csrf_token=%zz"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	assert.Equal(t, http.StatusBadRequest, e.do(req).code)
+	assert.Equal(t, before, e.fileBytes())
+}
