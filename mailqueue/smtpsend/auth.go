@@ -121,9 +121,17 @@ func (a *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 		a.sent = true
 		return a.response(), nil
 	}
+	if a.serverErr != "" {
+		// The error report was acknowledged; a server that keeps
+		// challenging would keep the exchange going forever.
+		return nil, sasl.ErrUnexpectedServerChallenge
+	}
 	// An error report: acknowledge it with an empty response so the server
 	// finishes with its final status.
 	a.serverErr = string(challenge)
+	if a.serverErr == "" {
+		a.serverErr = "(empty)"
+	}
 	return []byte{}, nil
 }
 
@@ -143,6 +151,10 @@ func (a *loginClient) Next(challenge []byte) ([]byte, error) {
 	c := strings.ToLower(string(challenge))
 	a.step++
 	switch {
+	case a.step > 2:
+		// Both prompts were answered; a server that keeps prompting
+		// would keep the exchange going forever.
+		return nil, sasl.ErrUnexpectedServerChallenge
 	case strings.HasPrefix(c, "user"):
 		return []byte(a.user), nil
 	case strings.HasPrefix(c, "pass"):
@@ -173,6 +185,25 @@ func (a *cramMD5Client) Next(challenge []byte) ([]byte, error) {
 	m := hmac.New(md5.New, []byte(a.pass))
 	m.Write(challenge)
 	return []byte(a.user + " " + hex.EncodeToString(m.Sum(nil))), nil
+}
+
+// maxAuthRounds bounds the challenges of one AUTH exchange, whatever the
+// mechanism: none of ours needs more than two.
+const maxAuthRounds = 4
+
+// roundLimit fails an exchange after maxAuthRounds challenges.
+type roundLimit struct {
+	sasl.Client
+	rounds int
+}
+
+// Next implements sasl.Client.
+func (r *roundLimit) Next(challenge []byte) ([]byte, error) {
+	r.rounds++
+	if r.rounds > maxAuthRounds {
+		return nil, sasl.ErrUnexpectedServerChallenge
+	}
+	return r.Client.Next(challenge)
 }
 
 // plainClient is go-sasl's PLAIN client.

@@ -116,6 +116,63 @@ type replayConn struct {
 // Read returns the replayed bytes first.
 func (c *replayConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
+// replyLimitConn checks the replies the client library reads. The
+// library limits the length of a line but not the number of lines of a
+// reply, and it takes a line with another code, or without the space or
+// hyphen after the code, as more text of a multi-line reply and waits for
+// its end: a server sending "250-" lines forever, or "250-ok" followed by
+// "550 no", would keep it reading until the command timeout (5 minutes by
+// default). replyLimitConn fails the read instead, after maxReplyLines
+// lines or at the first malformed continuation line.
+type replyLimitConn struct {
+	net.Conn
+	col   int     // bytes of the current line seen so far
+	code  [3]byte // first bytes of the current line
+	first [3]byte // code of the first line of the current reply
+	multi bool    // the previous line was "ddd-": the reply continues
+	lines int     // lines of the current reply
+	err   error
+}
+
+// Read passes data through, failing once a reply is malformed or too long.
+func (c *replyLimitConn) Read(b []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.Conn.Read(b)
+	for _, ch := range b[:n] {
+		if ch == '\n' {
+			if c.multi && c.col < 4 {
+				return 0, c.fail("short line in a multi-line reply")
+			}
+			c.col = 0
+			continue
+		}
+		switch {
+		case c.col < 3:
+			c.code[c.col] = ch
+		case c.col == 3:
+			if !c.multi {
+				c.first, c.lines = c.code, 0
+			} else if c.code != c.first || ch != ' ' && ch != '-' {
+				return 0, c.fail(fmt.Sprintf("line %q does not continue the %s reply", string(c.code[:])+string(ch), string(c.first[:])))
+			}
+			c.multi = ch == '-'
+			c.lines++
+			if c.lines > maxReplyLines {
+				return 0, c.fail(fmt.Sprintf("more than %d lines", maxReplyLines))
+			}
+		}
+		c.col++
+	}
+	return n, err
+}
+
+func (c *replyLimitConn) fail(why string) error {
+	c.err = fmt.Errorf("%w: %s", errBadReply, why)
+	return c.err
+}
+
 // reply is one parsed SMTP reply.
 type reply struct {
 	code  int

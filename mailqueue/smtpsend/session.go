@@ -199,7 +199,7 @@ func (s *session) handshake(ctx context.Context, trace io.Writer, p *progress) e
 		}
 	}
 
-	c := smtp.NewClient(conn)
+	c := smtp.NewClient(&replyLimitConn{Conn: conn})
 	c.CommandTimeout = set.Timeouts.Command
 	c.SubmissionTimeout = set.Timeouts.Final
 	c.DebugWriter = trace
@@ -335,10 +335,10 @@ func (s *session) authenticate(ctx context.Context, trace io.Writer) *mailqueue.
 			}
 			client = &xoauth2Client{user: set.Username, token: tok, initial: true}
 		}
-		if err := s.c.Auth(client); err != nil {
-			return err
-		}
-		return nil
+		// One timeout bounds the whole exchange, not each challenge.
+		s.dc.setStage(set.Timeouts.Command)
+		defer s.dc.setStage(0)
+		return s.c.Auth(&roundLimit{Client: client})
 	}
 	err = run(false)
 	var se *smtp.SMTPError
