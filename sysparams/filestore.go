@@ -74,14 +74,8 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	for _, p := range []string{s.path, s.keyPath} {
-		removed, err := removeOrphans(p)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("sysparams: open: %w", err)
-		}
-		for _, r := range removed {
-			s.log.Info("sysparams: removed temp file left by an interrupted write", "file", r)
-		}
+	if err := s.removeOrphans(); err != nil {
+		return nil, err
 	}
 	p, rev, err := s.read()
 	if err != nil {
@@ -89,6 +83,30 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 	}
 	s.last, s.lastRv = p, rev
 	return s, nil
+}
+
+// removeOrphans deletes temp files left by an interrupted write of the
+// parameter or key file. It holds the update lock while doing so: without
+// it, a store opening in another process would delete the temp file of a
+// save in progress there, and that save would fail at its rename. When the
+// lock cannot be taken (the folder does not exist yet, or is read-only)
+// there is nothing this process could remove anyway, and it skips.
+func (s *FileStore) removeOrphans() error {
+	unlock, err := lockFile(s.lockPath())
+	if err != nil {
+		return nil
+	}
+	defer unlock()
+	for _, p := range []string{s.path, s.keyPath} {
+		removed, err := removeOrphans(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sysparams: open: %w", err)
+		}
+		for _, r := range removed {
+			s.log.Info("sysparams: removed temp file left by an interrupted write", "file", r)
+		}
+	}
+	return nil
 }
 
 // Path returns the parameter file's path.
@@ -253,11 +271,13 @@ func (s *FileStore) updateLocked(ctx context.Context, fn func(*Params) error) (C
 	return c, nil
 }
 
-// ensureKeys loads or creates the key file. Called with mu held.
+// ensureKeys loads the key file again, or creates it. Called with mu and
+// the update lock held, before sealing: the keys this store loaded earlier
+// may be stale, since another process may have rotated the key and retired
+// the one held here (when the parameter file held no secret, read had no
+// reason to notice), and a secret sealed with a retired key could never be
+// opened again.
 func (s *FileStore) ensureKeys() error {
-	if s.keys != nil {
-		return nil
-	}
 	k, created, err := LoadOrCreateKeyFile(s.keyPath)
 	if err != nil {
 		return err

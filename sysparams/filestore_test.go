@@ -215,3 +215,68 @@ func TestFileStoreUpdatesFromTwoStoresAreSerialized(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1+2*n, rev)
 }
+
+// TestFileStoreOpenDoesNotRemoveTempOfSaveInProgress opens stores on a file
+// while another store saves it over and over, as `ucxparams set` run twice
+// at once does: opening used to delete the other save's temp file as an
+// orphan, and that save failed at its rename.
+func TestFileStoreOpenDoesNotRemoveTempOfSaveInProgress(t *testing.T) {
+	ctx := context.Background()
+	a, path := openTemp(t)
+	_, err := a.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	const n = 40
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < n; i++ {
+			b, err := OpenFile(ctx, path, FileOptions{})
+			if err == nil {
+				b.Close()
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		_, err := a.Update(ctx, func(p *Params) error { p.Email.Port++; return nil })
+		require.NoError(t, err, "update %d", i)
+	}
+	<-done
+	p, err := a.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 25+n, p.Email.Port)
+}
+
+// TestFileStoreSealsWithTheKeyFileOfNow: a store that loaded the keys, then
+// another process forgets every secret and rotates the key (retiring the
+// old one); a secret saved by the first store must be sealed with a key the
+// key file holds, or it can never be opened again.
+func TestFileStoreSealsWithTheKeyFileOfNow(t *testing.T) {
+	ctx := context.Background()
+	a, path := openTemp(t)
+	_, err := a.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+
+	b, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err)
+	_, err = b.Update(ctx, func(p *Params) error {
+		p.Cloud.Forget()
+		p.Email.UseAuth, p.Email.Password = false, ""
+		p.Email.O365.ClientSecret = ""
+		return nil
+	})
+	require.NoError(t, err)
+	_, err = b.RotateKey(ctx)
+	require.NoError(t, err)
+
+	_, err = a.Update(ctx, func(p *Params) error {
+		p.Cloud = Cloud{ClientID: "again", ClientSecret: testCloudSecret}
+		return nil
+	})
+	require.NoError(t, err)
+
+	c, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err, "a fresh store opens what the first one saved")
+	p, err := c.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, testCloudSecret, p.Cloud.ClientSecret.Reveal())
+}
