@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ucxkit/ucxkit/internal/fielderr"
 )
 
 // Method names one authentication method.
@@ -57,7 +59,7 @@ var SeedOrders = []Order{OrderSSOLDAPLocal, OrderSSOUCMLocal, OrderSSOLocal, Ord
 // ucm. The result is canonical (lower case, no spaces) and valid.
 func ParseOrder(s string) (Order, error) {
 	if strings.TrimSpace(s) == "" {
-		return "", errors.New("authchain: order: must not be empty")
+		return "", &FieldError{Problem: "must not be empty; use for example \"sso>ldap>local\""}
 	}
 	parts := strings.Split(s, ">")
 	names := make([]string, 0, len(parts))
@@ -144,11 +146,13 @@ func (o *Order) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// UnmarshalJSON reads a JSON string and parses it with ParseOrder.
+// UnmarshalJSON reads a JSON string and parses it with ParseOrder. Its
+// errors name the field "order" (the JSON name in Config), since the JSON
+// decoder does not say which field failed.
 func (o *Order) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New("authchain: order: must be a JSON string such as \"sso>ldap>local\"")
+		return &FieldError{Field: "order", Problem: "must be a JSON string such as \"sso>ldap>local\""}
 	}
-	return o.UnmarshalText([]byte(s))
+	return fielderr.Prefix("order", o.UnmarshalText([]byte(s)))
 }

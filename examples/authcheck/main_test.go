@@ -136,3 +136,26 @@ func TestOutputReadable(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &got))
 	require.Equal(t, "authchain: access denied (empty_password)", got.Error)
 }
+
+// TestOrderErrorsNamed: a bad order in auth.json is reported under the
+// field name "order", every problem on the one line.
+func TestOrderErrorsNamed(t *testing.T) {
+	for in, want := range map[string][]string{
+		"local>ldap":  {`order: must end with "local"`},
+		"sso>sso>foo": {`order: method "sso" appears more than once; order: unknown method "foo"`, `order: must end with "local"`},
+		"":            {"order: must not be empty"},
+	} {
+		cfg := writeConfig(t, map[string]any{"order": in})
+		code, out, _ := runCLI(t, "pw\n", "-config", cfg, "-user", "a")
+		require.Equal(t, 2, code, in)
+		var got output
+		require.NoError(t, json.Unmarshal([]byte(out), &got), out)
+		for _, w := range want {
+			require.Contains(t, got.Error, w, in)
+		}
+		require.NotContains(t, got.Error, "\n")
+	}
+	cfg := writeConfig(t, map[string]any{"order": 5})
+	_, out, _ := runCLI(t, "pw\n", "-config", cfg, "-user", "a")
+	require.Contains(t, out, "order: must be a JSON string")
+}
