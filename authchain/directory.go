@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -23,8 +24,10 @@ var (
 )
 
 // NewMemoryDirectory returns a directory holding users. Logins and SSO
-// identities are normalized with NormalizeLogin; an empty login or a login
-// or SSO identity that appears twice is an error.
+// identities are normalized with NormalizeLogin; an empty login, a login
+// or SSO identity that appears twice, or a password hash CheckPasswordHash
+// refuses is an error (caught when the users are loaded, not at the
+// user's first login).
 func NewMemoryDirectory(users ...User) (*MemoryDirectory, error) {
 	d := &MemoryDirectory{users: make(map[string]User, len(users)), bySSO: make(map[string]string)}
 	for i, u := range users {
@@ -42,6 +45,9 @@ func (d *MemoryDirectory) put(u User, replace bool) error {
 	u.Login = NormalizeLogin(u.Login)
 	if u.Login == "" {
 		return fmt.Errorf("login is empty")
+	}
+	if err := CheckPasswordHash(u.PasswordHash); err != nil {
+		return fmt.Errorf("password_hash: %s", strings.TrimPrefix(err.Error(), "authchain: "))
 	}
 	u.Roles = slices.Clone(u.Roles)
 	sso := NormalizeLogin(u.SSOIdentity)

@@ -181,6 +181,25 @@ func isBcrypt(h string) bool {
 	return strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")
 }
 
+// CheckPasswordHash reports whether hash is a password hash VerifyPassword
+// can use: empty (no local login), an argon2id PHC string within the
+// parsing limits, or a bcrypt hash ($2a$, $2b$, $2y$).
+func CheckPasswordHash(hash string) error {
+	switch {
+	case hash == "":
+		return nil
+	case strings.HasPrefix(hash, "$argon2id$"):
+		_, err := ParsePHC(hash)
+		return err
+	case isBcrypt(hash):
+		if _, err := bcrypt.Cost([]byte(hash)); err != nil {
+			return fmt.Errorf("authchain: bcrypt hash: %w", err)
+		}
+		return nil
+	}
+	return errors.New("authchain: unsupported password hash (want argon2id PHC or bcrypt)")
+}
+
 // VerifyPassword checks password against an argon2id PHC or bcrypt hash in
 // constant time. needsRehash is true when the password matched a bcrypt
 // hash or an argon2id hash with parameters other than params. A malformed
