@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,6 +52,10 @@ type ConnectDialer struct {
 	Header http.Header
 	// Forward dials the proxy; nil means a plain net.Dialer.
 	Forward proxy.ContextDialer
+	// HandshakeTimeout bounds the handshake with the proxy when the
+	// context has no deadline; 0 means DefaultHandshakeTimeout. A context
+	// deadline always wins.
+	HandshakeTimeout time.Duration
 	// Logger receives one record per dial (debug on success, info on
 	// failure), never with credentials; nil means silent.
 	Logger *slog.Logger
@@ -89,7 +94,7 @@ func (d *ConnectDialer) dial(ctx context.Context, network, addr string) (net.Con
 	if err != nil {
 		return nil, fmt.Errorf("proxycfg: dial http proxy %s: %w", d.ProxyAddr, err)
 	}
-	done := guard(ctx, c)
+	done := guard(ctx, c, d.HandshakeTimeout)
 	conn, err := d.handshake(ctx, c, target)
 	if err = done(err); err != nil {
 		c.Close()
@@ -134,7 +139,11 @@ func (d *ConnectDialer) handshake(ctx context.Context, c net.Conn, target string
 	if _, err := c.Write(req.Bytes()); err != nil {
 		return nil, fmt.Errorf("write request: %w", err)
 	}
-	br := bufio.NewReaderSize(c, 1024)
+	// The answer's status lines and headers (interim 1xx answers
+	// included) may take maxResponseHeader bytes: a proxy sending one
+	// endless header must not make us buffer it.
+	lim := &readLimit{r: c, n: maxResponseHeader}
+	br := bufio.NewReaderSize(lim, 1024)
 	tp := textproto.NewReader(br)
 	var code int
 	var reason string
@@ -150,7 +159,11 @@ func (d *ConnectDialer) handshake(ctx context.Context, c net.Conn, target string
 		}
 		hdr, err = tp.ReadMIMEHeader()
 		if err != nil {
-			return nil, fmt.Errorf("%w: headers: %v", ErrProxyProtocol, err)
+			var pe textproto.ProtocolError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%w: headers: %v", ErrProxyProtocol, err)
+			}
+			return nil, fmt.Errorf("read response headers: %w", err)
 		}
 		if code >= 200 || code == 101 {
 			break
@@ -165,6 +178,8 @@ func (d *ConnectDialer) handshake(ctx context.Context, c net.Conn, target string
 		return c, nil
 	}
 	ce := &ConnectError{Proxy: d.ProxyAddr, Target: target, StatusCode: code, Status: reason, Header: http.Header(hdr)}
+	// The kept body is 4 KiB; allow for chunk framing around it.
+	lim.n = 4 * maxErrorBody
 	ce.Body = readErrorBody(ctx, c, br, hdr)
 	if code == http.StatusProxyAuthRequired {
 		ce.AuthSchemes = authSchemes(hdr.Values("Proxy-Authenticate"))
@@ -184,6 +199,30 @@ func (d *ConnectDialer) handshake(ctx context.Context, c net.Conn, target string
 		}
 	}
 	return nil, ce
+}
+
+// maxResponseHeader bounds the status lines and header fields of a CONNECT
+// answer, interim answers included.
+const maxResponseHeader = 64 << 10
+
+// readLimit reads at most n more bytes from r, then fails with an
+// ErrProxyProtocol error (not io.EOF, so that a cut header is never taken
+// for a complete one).
+type readLimit struct {
+	r io.Reader
+	n int64
+}
+
+func (l *readLimit) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("%w: answer headers longer than %d bytes", ErrProxyProtocol, maxResponseHeader)
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 // parseStatusLine parses "HTTP/1.1 200 Connection established".

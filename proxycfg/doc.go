@@ -43,7 +43,13 @@
 //     "xxxxx" or "[REDACTED]", never the value; errors never contain it.
 //   - Every handshake honours the context's deadline and cancellation: a
 //     proxy that accepts TCP and never answers fails at the deadline, and no
-//     goroutine outlives the call.
+//     goroutine outlives the call. Without a context deadline (Dial), the
+//     dialer's HandshakeTimeout (DefaultHandshakeTimeout, one minute, as
+//     net/http uses for CONNECT) bounds it: ErrHandshakeTimeout.
+//   - A hostile proxy cannot make a dialer buffer without bound: CONNECT
+//     answer headers (interim answers included) are limited to 64 KiB,
+//     the kept error body to 4 KiB, and SOCKS replies are read to their
+//     exact length.
 //   - Any 2xx answer to CONNECT opens the tunnel, and bytes the proxy sent
 //     after its answer (an SMTP greeting in the same packet) are read first
 //     from the tunnel, never lost.

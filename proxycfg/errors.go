@@ -43,6 +43,10 @@ var (
 	// ErrSOCKS4IPv6 is returned by the SOCKS4 dialer for an IPv6 target,
 	// which SOCKS4 cannot carry; use SOCKS5.
 	ErrSOCKS4IPv6 = errors.New("proxycfg: SOCKS4 cannot carry an IPv6 target; use SOCKS5")
+	// ErrHandshakeTimeout means the proxy did not complete its handshake
+	// within the dialer's HandshakeTimeout (DefaultHandshakeTimeout when
+	// zero), which applies when the context has no deadline of its own.
+	ErrHandshakeTimeout = errors.New("proxycfg: proxy handshake timed out")
 	// ErrBadTarget means the address given to DialContext is not a valid
 	// "host:port" for the protocol (bad port, name too long, CR/LF/NUL).
 	ErrBadTarget = errors.New("proxycfg: invalid target address")

@@ -18,16 +18,37 @@ import (
 // Read and Write on the connection return at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// guard ties a handshake on c to ctx: the context deadline becomes the
-// connection deadline, and cancellation unblocks any pending I/O. The
+// DefaultHandshakeTimeout bounds a proxy handshake whose context has no
+// deadline (Dial, or DialContext with a context without one), as net/http
+// bounds its own CONNECT: a proxy that accepts TCP and then answers nothing,
+// or one byte a minute, must not hold the caller forever.
+const DefaultHandshakeTimeout = time.Minute
+
+// guard ties a handshake on c to ctx: the context deadline (or, without
+// one, timeout from now; DefaultHandshakeTimeout when timeout is 0) becomes
+// the connection deadline, and cancellation unblocks any pending I/O. The
 // returned done must be called when the handshake ends; it clears the
 // deadline and returns err, or ctx's error if the context ended first, in
 // which case the connection must be closed. No goroutine outlives done.
-func guard(ctx context.Context, c net.Conn) (done func(err error) error) {
+func guard(ctx context.Context, c net.Conn, timeout time.Duration) (done func(err error) error) {
 	dl, hasDeadline := ctx.Deadline()
+	if !hasDeadline {
+		if timeout <= 0 {
+			timeout = DefaultHandshakeTimeout
+		}
+		c.SetDeadline(time.Now().Add(timeout))
+	}
 	if !hasDeadline && ctx.Done() == nil {
-		// A context that can never end: nothing to watch.
-		return func(err error) error { return err }
+		// A context that can never end: only the handshake timeout.
+		return func(err error) error {
+			if err != nil {
+				if isTimeout(err) {
+					return fmt.Errorf("%w after %v (%w)", ErrHandshakeTimeout, timeout, err)
+				}
+				return err
+			}
+			return c.SetDeadline(time.Time{})
+		}
 	}
 	if hasDeadline {
 		c.SetDeadline(dl)
@@ -49,6 +70,9 @@ func guard(ctx context.Context, c net.Conn) (done func(err error) error) {
 			}
 			return fmt.Errorf("%w (%w)", context.Cause(ctx), err)
 		}
+		if err != nil && !hasDeadline && isTimeout(err) {
+			return fmt.Errorf("%w after %v (%w)", ErrHandshakeTimeout, timeout, err)
+		}
 		if err == nil {
 			if err = c.SetDeadline(time.Time{}); err != nil {
 				return err
@@ -56,6 +80,12 @@ func guard(ctx context.Context, c net.Conn) (done func(err error) error) {
 		}
 		return err
 	}
+}
+
+// isTimeout reports whether err is a connection deadline expiring.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // forwardOrDirect returns f, or a plain net.Dialer when f is nil.

@@ -44,6 +44,10 @@ type SOCKS4Dialer struct {
 	Resolver Resolver
 	// Forward dials the proxy; nil means a plain net.Dialer.
 	Forward proxy.ContextDialer
+	// HandshakeTimeout bounds the handshake with the proxy when the
+	// context has no deadline; 0 means DefaultHandshakeTimeout. A context
+	// deadline always wins.
+	HandshakeTimeout time.Duration
 	// Logger receives one record per dial (debug on success, info on
 	// failure), never with credentials; nil means silent.
 	Logger *slog.Logger
@@ -114,7 +118,7 @@ func (d *SOCKS4Dialer) dial(ctx context.Context, network, addr string) (net.Conn
 	if err != nil {
 		return nil, fmt.Errorf("proxycfg: dial socks4 proxy %s: %w", d.ProxyAddr, err)
 	}
-	done := guard(ctx, c)
+	done := guard(ctx, c, d.HandshakeTimeout)
 	var reply [8]byte
 	_, err = c.Write(req)
 	if err == nil {

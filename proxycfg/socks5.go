@@ -52,6 +52,10 @@ type SOCKS5Dialer struct {
 	Resolver Resolver
 	// Forward dials the proxy; nil means a plain net.Dialer.
 	Forward proxy.ContextDialer
+	// HandshakeTimeout bounds the handshake with the proxy when the
+	// context has no deadline; 0 means DefaultHandshakeTimeout. A context
+	// deadline always wins.
+	HandshakeTimeout time.Duration
 	// Logger receives one record per dial (debug on success, info on
 	// failure), never with credentials; nil means silent.
 	Logger *slog.Logger
@@ -119,7 +123,7 @@ func (d *SOCKS5Dialer) dial(ctx context.Context, network, addr string) (net.Conn
 	if err != nil {
 		return nil, fmt.Errorf("proxycfg: dial socks5 proxy %s: %w", d.ProxyAddr, err)
 	}
-	done := guard(ctx, c)
+	done := guard(ctx, c, d.HandshakeTimeout)
 	err = d.handshake(c, req, pw, target)
 	if err = done(err); err != nil {
 		c.Close()
