@@ -34,7 +34,13 @@
 // (NewKeyring), and compute the same Change with Diff.
 //
 // Secrets use the Secret type, which never prints: fmt verbs, log/slog
-// and JSON all show "[REDACTED]".
+// and JSON all show "[REDACTED]". Params, the sections that hold secrets
+// (Email, O365, Cloud), Keyring and FileStore have Format methods, so a
+// pointer to them inside a caller's struct printed with any verb (%s, %t,
+// ...) shows no secret or key either. Two fmt paths call no method at all
+// and print a Secret raw: a configuration kept in an unexported field of
+// the caller's struct, and %p applied to a struct value. Do not print
+// configurations that way.
 //
 // # Failure semantics
 //

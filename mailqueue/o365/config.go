@@ -3,6 +3,7 @@ package o365
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -377,3 +378,9 @@ func (c Config) String() string {
 		or(string(c.Mode), string(ModeGraph)), or(string(c.Cloud), string(CloudGlobal)),
 		c.TenantID, c.ClientID, c.Sender, secretState)
 }
+
+// Format prints String for every verb. String alone is not enough: fmt
+// calls it only for %v, %s, %x, %X and %q, and a *Config reached through a
+// struct printed with another verb (%t, %d on a value) would be printed
+// field by field, client secret included.
+func (c Config) Format(f fmt.State, verb rune) { io.WriteString(f, c.String()) }

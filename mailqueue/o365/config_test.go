@@ -176,3 +176,22 @@ func TestEWSRetirementWarning(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigBadVerbsAndNestedPointers prints the configuration by value, by
+// pointer and behind a caller's struct with verbs fmt rejects for a
+// pointer (%t, %e): fmt then prints the pointed-to value field by field,
+// which revealed the client secret before Config had a Format method
+// (String alone is called only for %v, %s, %x, %X and %q).
+func TestConfigBadVerbsAndNestedPointers(t *testing.T) {
+	type holder struct{ C any }
+	c := validConfig()
+	leaks := []string{testSecret, fmt.Sprintf("%x", testSecret), fmt.Sprintf("%X", testSecret)}
+	for _, v := range []any{c, &c, holder{c}, holder{&c}, &holder{&c}, []any{&c}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%t", "%e"} {
+			out := fmt.Sprintf(verb, v)
+			for _, l := range leaks {
+				require.NotContains(t, out, l, "%T printed with %s", v, verb)
+			}
+		}
+	}
+}

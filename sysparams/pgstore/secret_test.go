@@ -59,3 +59,28 @@ func TestLogsCarryNoSecrets(t *testing.T) {
 	assert.Contains(t, bufA.String(), "email.password", "the save is logged with its fields")
 	assert.NotContains(t, bufA.String()+bufB.String(), plainPassword)
 }
+
+// TestStoreNeverPrintsKeysOrSecrets prints a Store (which keeps the keyring
+// and the decrypted parameters) with every verb, directly and behind a
+// caller's struct. Before Store had a Format method, %s on a struct holding
+// the store printed the key bytes and the saved password.
+func TestStoreNeverPrintsKeysOrSecrets(t *testing.T) {
+	dsn, schema := testSchema(t)
+	key := []byte("0123456789abcdef0123456789abcdef")
+	k, err := sysparams.NewKeyring("k1", key)
+	require.NoError(t, err)
+	n := openNode(t, dsn, schema, Options{Keyring: k, Node: "node-a"})
+	_, err = n.store.Update(t.Context(), setMail)
+	require.NoError(t, err)
+	type holder struct{ S any }
+	leaks := []string{plainPassword, fmt.Sprintf("%x", plainPassword), string(key), fmt.Sprint(key[:8]), fmt.Sprintf("%x", key[:8])}
+	for _, v := range []any{n.store, holder{n.store}, &holder{n.store}, []any{n.store}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%t", "%e"} {
+			out := fmt.Sprintf(verb, v)
+			for _, l := range leaks {
+				require.NotContains(t, out, l, "%T printed with %s", v, verb)
+			}
+		}
+	}
+	assert.Contains(t, fmt.Sprint(n.store), "node-a")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -188,6 +189,16 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 	}
 	return s, nil
 }
+
+// String names the parameter set, schema and node.
+func (s *Store) String() string {
+	return fmt.Sprintf("sysparams/pgstore.Store{name=%s schema=%s node=%s}", s.name, s.schema, s.node)
+}
+
+// Format prints String for every verb: the store keeps the keyring and the
+// decrypted parameters, which fmt's reflection would otherwise print for a
+// verb such as %s.
+func (s *Store) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
 
 // Connect opens a pool for dsn (a postgres:// URL or key=value string) and
 // returns a Store that owns it: Close closes the pool. A search_path
