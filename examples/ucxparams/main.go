@@ -31,6 +31,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -163,12 +164,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "ucxparams: %v\n", err)
 			return exitFail
 		}
-		b, err := json.MarshalIndent(p, "", "  ")
-		if err != nil {
+		// No HTML escaping: the order prints as "sso>local", not
+		// "sso\u003elocal".
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
 			fmt.Fprintf(stderr, "ucxparams: %v\n", err)
 			return exitFail
 		}
-		fmt.Fprintf(stdout, "%s\n", b)
+		stdout.Write(b.Bytes())
 		return exitOK
 	case "validate":
 		p, err := store.Load(ctx)

@@ -67,6 +67,7 @@ func TestCLIFlow(t *testing.T) {
 	require.Equal(t, "[REDACTED]", shown["email"]["password"])
 	require.Equal(t, "[REDACTED]", shown["cloud"]["client_secret"])
 	require.Equal(t, "10d", shown["authentication"]["inactivity_timeout"])
+	require.Contains(t, r.stdout, `"order": "sso>local"`, "show prints JSON without HTML escapes")
 
 	r = cli(t, "", nil, "-file", f, "validate")
 	require.Equal(t, 0, r.code)
