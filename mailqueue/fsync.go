@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"time"
 )
 
 // groupSync makes renames into one folder durable with as few folder
@@ -115,111 +114,9 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// commitReq is one Put waiting for its file to be committed.
+// commitReq is one Put whose written file awaits its fsync and rename.
 type commitReq struct {
-	f    *os.File // written, not yet synced
-	tmp  string
-	dst  string
-	done chan error
-}
-
-// committer batches Puts (group commit): the first caller becomes the
-// leader and commits every request that arrived meanwhile with one data
-// sync, the renames, and one folder fsync; later callers wait for their
-// batch. A lone producer pays what the naive loop pays (fsync, rename,
-// folder fsync); N concurrent producers pay about that once per batch.
-type committer struct {
-	dir    string
-	broken func(error) error
-
-	mu      sync.Mutex // guards pending, running, writing
-	pending []*commitReq
-	running bool
-	writing int // producers between begin and commit
-}
-
-// maxGather bounds how long a leader waits for producers that are still
-// writing their files to join its batch.
-const maxGather = 2 * time.Millisecond
-
-// begin announces a producer that is about to write a file and will call
-// commit (or abort): the leader waits briefly for it rather than
-// committing a batch without it.
-func (c *committer) begin() {
-	c.mu.Lock()
-	c.writing++
-	c.mu.Unlock()
-}
-
-// abort withdraws a begin whose write failed.
-func (c *committer) abort() {
-	c.mu.Lock()
-	c.writing--
-	c.mu.Unlock()
-}
-
-func (c *committer) commit(r *commitReq) error {
-	r.done = make(chan error, 1)
-	c.mu.Lock()
-	c.writing--
-	c.pending = append(c.pending, r)
-	if c.running {
-		c.mu.Unlock()
-		return <-r.done
-	}
-	c.running = true
-	for len(c.pending) > 0 {
-		for deadline := time.Now().Add(maxGather); c.writing > 0 && time.Now().Before(deadline); {
-			c.mu.Unlock()
-			time.Sleep(20 * time.Microsecond)
-			c.mu.Lock()
-		}
-		batch := c.pending
-		c.pending = nil
-		c.mu.Unlock()
-		c.flush(batch)
-		c.mu.Lock()
-	}
-	c.running = false
-	c.mu.Unlock()
-	return <-r.done
-}
-
-func (c *committer) flush(batch []*commitReq) {
-	files := make([]*os.File, len(batch))
-	for i, r := range batch {
-		files[i] = r.f
-	}
-	if err := syncFiles(files); err != nil {
-		err = c.broken(err)
-		for _, r := range batch {
-			_ = r.f.Close()
-			_ = os.Remove(r.tmp)
-			r.done <- err
-		}
-		return
-	}
-	ok := batch[:0:0]
-	for _, r := range batch {
-		err := r.f.Close()
-		if err == nil {
-			err = os.Rename(r.tmp, r.dst)
-		}
-		if err != nil {
-			_ = os.Remove(r.tmp)
-			r.done <- fmt.Errorf("mailqueue: spool: commit: %w", err)
-			continue
-		}
-		ok = append(ok, r)
-	}
-	if len(ok) == 0 {
-		return
-	}
-	err := syncDir(c.dir)
-	if err != nil {
-		err = c.broken(err)
-	}
-	for _, r := range ok {
-		r.done <- err
-	}
+	f   *os.File
+	tmp string
+	dst string
 }

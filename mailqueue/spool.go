@@ -126,7 +126,6 @@ type Spool struct {
 	opts      SpoolOptions
 	lock      *os.File // held lock, nil when shared
 	queueSync *groupSync
-	putCommit *committer
 	failSync  *groupSync
 	broken    atomic.Pointer[error] // sticky fsync failure
 	readOnly  bool
@@ -172,7 +171,6 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 	s := &Spool{dir: dir, log: log, opts: opts, entries: map[string]*entry{}}
 	s.queueSync = newGroupSync(s.path(dirQueue), s.markBroken)
 	s.failSync = newGroupSync(s.path(dirFailed), s.markBroken)
-	s.putCommit = &committer{dir: s.path(dirQueue), broken: s.markBroken}
 	if opts.Access == AccessShared {
 		return s, nil
 	}
@@ -297,8 +295,8 @@ func parseSpoolFile(b []byte) (spoolHeader, []byte, error) {
 
 // Put stores a new message durably: the file is written to tmp/, fsynced,
 // renamed into queue/ and queue/ is fsynced before Put returns. Concurrent
-// Puts are committed in batches (one data sync and one folder fsync per
-// batch), so many producers are not serialized on one flush each.
+// Puts share folder fsyncs (group commit) and their file fsyncs overlap, so
+// many producers are not serialized on two flushes each.
 func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Time) (Meta, error) {
 	if err := ctx.Err(); err != nil {
 		return Meta{}, err
@@ -316,12 +314,10 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 	h := spoolHeader{V: 1, Envelope: env, EnqueuedAt: now.UTC(), Size: int64(len(data)),
 		CRC32C: fmt.Sprintf("%08x", crc32.Checksum(data, crcTable))}
 	var req *commitReq
-	s.putCommit.begin()
 	for range 5 {
 		h.ID = newID(now)
 		hdr, err := encodeHeader(h)
 		if err != nil {
-			s.putCommit.abort()
 			return Meta{}, fmt.Errorf("mailqueue: spool: %w", err)
 		}
 		tmp := s.path(dirTmp, h.ID+".eml")
@@ -330,7 +326,6 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 			continue
 		}
 		if err != nil {
-			s.putCommit.abort()
 			return Meta{}, fmt.Errorf("mailqueue: spool: write: %w", err)
 		}
 		if _, err = f.Write(hdr); err == nil {
@@ -339,17 +334,32 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 		if err != nil {
 			_ = f.Close()
 			_ = os.Remove(tmp)
-			s.putCommit.abort()
 			return Meta{}, fmt.Errorf("mailqueue: spool: write: %w", err)
 		}
 		req = &commitReq{f: f, tmp: tmp, dst: s.path(dirQueue, h.ID+".eml")}
 		break
 	}
 	if req == nil {
-		s.putCommit.abort()
 		return Meta{}, errors.New("mailqueue: spool: could not allocate a unique message id")
 	}
-	if err := s.putCommit.commit(req); err != nil {
+	// The data fsync runs in the producer's goroutine: concurrent
+	// producers' fsyncs are merged by the file system into shared journal
+	// commits; the folder fsync after the rename is shared explicitly
+	// (groupSync).
+	err := req.f.Sync()
+	if cerr := req.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(req.tmp, req.dst)
+	} else {
+		err = s.markBroken(fmt.Errorf("%w: %w", ErrSyncFailed, err))
+	}
+	if err != nil {
+		_ = os.Remove(req.tmp)
+		return Meta{}, err
+	}
+	if err := s.queueSync.sync(); err != nil {
 		return Meta{}, err
 	}
 	m := Meta{ID: h.ID, Envelope: env, State: StateQueued, EnqueuedAt: h.EnqueuedAt,
