@@ -13,6 +13,9 @@ import (
 // Windows) serialises Save, Ensure and RenewDir on one directory across
 // goroutines and processes: several services of one server may call Ensure
 // at the same boot. The file stays in place; the lock dies with its holder.
+// On Unix a symbolic link in its place is refused (O_NOFOLLOW), so a link
+// planted in the directory cannot make a root process create a file
+// elsewhere.
 const LockFile = ".certgen.lock"
 
 // LockTimeout bounds the wait for another writer of the same directory;
@@ -34,7 +37,9 @@ func lockDirWithin(dir string, timeout time.Duration) (func(), error) {
 		return nil, fmt.Errorf("certgen: %w", err)
 	}
 	path := filepath.Join(dir, LockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// noFollow: a symbolic link planted as the lock file must not make
+	// this process (often root at boot) create or open a file elsewhere.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|noFollow, 0o600)
 	if err != nil {
 		if readOnly(err) {
 			return func() {}, nil

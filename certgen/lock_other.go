@@ -12,3 +12,6 @@ func tryLock(*os.File) (bool, error) { return true, nil }
 func unlock(*os.File) error { return nil }
 
 func readOnlyFS(error) bool { return false }
+
+// noFollow is the open flag that refuses a symbolic link as the lock file (none here).
+const noFollow = 0

@@ -29,3 +29,6 @@ func unlock(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_U
 
 // readOnlyFS reports a read-only file system.
 func readOnlyFS(err error) bool { return errors.Is(err, syscall.EROFS) }
+
+// noFollow is the open flag that refuses a symbolic link as the lock file.
+const noFollow = syscall.O_NOFOLLOW

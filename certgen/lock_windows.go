@@ -30,3 +30,6 @@ func unlock(f *os.File) error {
 
 // readOnlyFS reports write-protected media.
 func readOnlyFS(err error) bool { return errors.Is(err, windows.ERROR_WRITE_PROTECT) }
+
+// noFollow is the open flag that refuses a symbolic link as the lock file (none here).
+const noFollow = 0

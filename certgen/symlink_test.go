@@ -65,3 +65,17 @@ func TestLoadRefusesFIFO(t *testing.T) {
 	_, err := Inspect(dir, Options{Host: "IAS_SRV01"})
 	require.ErrorIs(t, err, ErrBadPEM)
 }
+
+// TestLockRefusesSymlink: a symbolic link planted as the lock file must
+// not make Ensure create (or open) the file it points to.
+func TestLockRefusesSymlink(t *testing.T) {
+	dir, elsewhere := t.TempDir(), t.TempDir()
+	target := filepath.Join(elsewhere, "nologin")
+	require.NoError(t, os.Symlink(target, filepath.Join(dir, LockFile)))
+	_, _, err := Ensure(dir, Options{Host: "h", KeyType: KeyECDSAP256})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "lock")
+	_, statErr := os.Lstat(target)
+	assert.True(t, os.IsNotExist(statErr), "the link target was created")
+	assert.NoFileExists(t, filepath.Join(dir, KeyFile))
+}
