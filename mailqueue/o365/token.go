@@ -29,6 +29,10 @@ const (
 	// fallbackLifetime is assumed when a token response omits expires_in
 	// (Microsoft always sends it; other authorities may not).
 	fallbackLifetime = 10 * time.Minute
+	// maxLifetime caps the lifetime a token response claims (Microsoft
+	// tokens live at most about a day), so an absurd expires_in neither
+	// overflows nor keeps a token cached forever.
+	maxLifetime = 24 * time.Hour
 )
 
 // tokenSource fetches client-credentials tokens for one scope and caches
@@ -147,11 +151,17 @@ func tokenLifetime(t *oauth2.Token) time.Duration {
 		secs, _ = strconv.ParseFloat(v, 64)
 	}
 	if secs > 0 {
+		// Beyond maxLifetime the conversion would overflow (an expires_in of 1e11 s became
+		// a negative Duration: a token judged stale at once, fetched
+		// again for every message).
+		if secs >= maxLifetime.Seconds() {
+			return maxLifetime
+		}
 		return time.Duration(secs * float64(time.Second))
 	}
 	if !t.Expiry.IsZero() {
 		if d := time.Until(t.Expiry); d > 0 {
-			return d
+			return min(d, maxLifetime)
 		}
 		return time.Second
 	}
