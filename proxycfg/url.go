@@ -37,22 +37,33 @@ func FromURL(raw string) (Config, error) {
 	if !ok {
 		return c, fmt.Errorf("proxycfg: proxy URL %q must start with http://, https://, socks4://, socks4a://, socks5:// or socks5h://", redactRaw(raw))
 	}
+	// Error messages show the URL with everything between "://" and the
+	// last '@' hidden, and never echo the parser's view of the rest: a
+	// password with a raw '/', '?' or '#' ends up in the "port", path or
+	// fragment, where url.Redacted would print it.
+	hint := ""
+	if strings.Contains(raw, "@") {
+		hint = "; percent-encode @ : / ? # % and spaces in the username and password"
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		if hint != "" {
+			return c, fmt.Errorf("proxycfg: invalid proxy URL %q%s", redactRaw(raw), hint)
+		}
 		return c, fmt.Errorf("proxycfg: invalid proxy URL %q: %v", redactRaw(raw), unwrapURLError(err))
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return c, fmt.Errorf("proxycfg: proxy URL %s must not have a path, query or fragment", redactedURLFrom(u))
+		return c, fmt.Errorf("proxycfg: proxy URL %q must not have a path, query or fragment%s", redactRaw(raw), hint)
 	}
 	host := u.Hostname()
 	if host == "" {
-		return c, fmt.Errorf("proxycfg: proxy URL %s has no host", redactedURLFrom(u))
+		return c, fmt.Errorf("proxycfg: proxy URL %q has no host%s", redactRaw(raw), hint)
 	}
 	port := 0
 	if p := u.Port(); p != "" {
 		port, err = strconv.Atoi(p)
 		if err != nil || port < 1 || port > 65535 {
-			return c, fmt.Errorf("proxycfg: proxy URL %s: port must be 1-65535, got %q", redactedURLFrom(u), p)
+			return c, fmt.Errorf("proxycfg: proxy URL %q: port must be 1-65535, got %q%s", redactRaw(raw), p, hint)
 		}
 	}
 	var user string
@@ -97,9 +108,6 @@ func FromURL(raw string) (Config, error) {
 	return c, nil
 }
 
-// redactedURLFrom prints u with any password replaced.
-func redactedURLFrom(u *url.URL) string { return u.Redacted() }
-
 // redactRaw hides everything between "://" and the last '@' of an
 // unparseable URL, so that an error never shows a password.
 func redactRaw(raw string) string {
@@ -119,6 +127,11 @@ func redactRaw(raw string) string {
 // unwrapURLError drops url.Error's echo of the whole URL (which may hold a
 // password) and keeps the reason.
 func unwrapURLError(err error) error {
+	var ee url.EscapeError
+	if errors.As(err, &ee) {
+		// The bad sequence may be part of the password: do not echo it.
+		return errors.New("invalid percent-encoding (write a literal % as %25)")
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		return errors.New(strings.TrimPrefix(ue.Err.Error(), "net/url: "))
