@@ -38,9 +38,9 @@
 // When Enqueue (Spool.Put) returns nil, the message file was written to
 // tmp/, fsynced, renamed into queue/ and queue/ was fsynced: the message
 // survives a crash of the process and of the machine (given a disk that
-// honours flushes). Concurrent Enqueue calls are committed in groups (one
-// data sync and one folder fsync per group), so many producers do not
-// queue up behind one flush each. Such a message is then delivered at
+// honours flushes). Concurrent Enqueue calls share the folder fsync (group
+// commit) and their file fsyncs overlap, so many producers do not queue up
+// behind two flushes each. Such a message is then delivered at
 // least once, or moved to failed/ with a readable reason, within
 // Config.MaxLifetime (plus at most one backoff interval). Exactly-once is
 // impossible (RFC 1047): a message is sent twice only when the process dies

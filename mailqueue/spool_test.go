@@ -332,3 +332,42 @@ func FuzzParseSpoolFile(f *testing.F) {
 		assert.NoError(t, ValidateEnvelope(h.Envelope))
 	})
 }
+
+func TestSpoolAccessModes(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	ro, err := OpenSpool(filepath.Join(dir, "missing"), SpoolOptions{Access: AccessReadOnly})
+	require.NoError(t, err)
+	list, err := ro.List(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	_, err = ro.Put(ctx, testEnv, testMsg(1), t0)
+	assert.Error(t, err, "read-only refuses Put")
+	assert.NoDirExists(t, filepath.Join(dir, "missing"), "read-only creates nothing")
+
+	shared, err := OpenSpool(dir, SpoolOptions{Access: AccessShared})
+	require.NoError(t, err)
+	defer shared.Close()
+	assert.False(t, shared.Exclusive())
+	m, err := shared.Put(ctx, testEnv, testMsg(1), t0)
+	require.NoError(t, err)
+	_, err = shared.Claim(ctx, "x", t0, time.Minute, 1)
+	assert.ErrorIs(t, err, ErrSpoolLocked)
+
+	// A shared spool did not take the lock: an owner can still open.
+	owner := openTestSpool(t, dir)
+	assert.True(t, owner.Exclusive())
+	items, err := owner.Claim(ctx, "me", t0, time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	assert.Equal(t, m.ID, items[0].Meta.ID)
+
+	// Run refuses a spool another process owns.
+	second, err := OpenSpool(dir, SpoolOptions{})
+	require.NoError(t, err)
+	defer second.Close()
+	q, err := New(Config{Store: second, Sender: &scripted{}})
+	require.NoError(t, err)
+	assert.ErrorIs(t, q.Run(ctx), ErrSpoolLocked)
+}
