@@ -145,6 +145,9 @@ func msgCheckAddress(l *fielderr.List, field string, a mail.Address) {
 		l.Add(field, "must not contain CR, LF or NUL")
 		return
 	}
+	if !utf8.ValidString(a.Name) {
+		l.Add(field, "display name must be valid UTF-8")
+	}
 	p, err := mail.ParseAddress("<" + a.Address + ">")
 	if err != nil || p.Address != a.Address {
 		l.Add(field, "invalid address %q", a.Address)

@@ -214,6 +214,7 @@ func TestMessageValidation(t *testing.T) {
 	m := &mailqueue.Message{
 		From:        mail.Address{Address: "not an address"},
 		Subject:     "a\r\nBcc: x@evil",
+		ReplyTo:     []mail.Address{{Name: "\xff\xfe", Address: "r@example.com"}},
 		Attachments: []mailqueue.Attachment{{Filename: "../etc/passwd"}, {Filename: strings.Repeat("a", 300)}, {ContentType: "bad/", Filename: "x"}},
 		Header:      []mailqueue.HeaderField{{Key: "Content-Type", Value: "x"}, {Key: "Bad Key", Value: "v"}, {Key: "X-Ok", Value: "a\nb"}},
 		MessageID:   "<x@y>",
@@ -225,6 +226,7 @@ func TestMessageValidation(t *testing.T) {
 		`message.from: invalid address "not an address"`,
 		"message.to: at least one recipient (to, cc or bcc) is required",
 		"message.subject: must not contain CR, LF or NUL",
+		"message.reply_to[0]: display name must be valid UTF-8",
 		"message.attachments[0].filename: must be a valid UTF-8 name without path separators",
 		"message.attachments[1].filename: must be at most 255 bytes, got 300",
 		`message.attachments[2].content_type: invalid media type "bad/"`,
