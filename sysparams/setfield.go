@@ -2,9 +2,12 @@ package sysparams
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/ucxkit/ucxkit/internal/fielderr"
 )
 
 // SetField sets the field at a dotted JSON path ("email.port",
@@ -28,10 +31,33 @@ func SetField(p *Params, path, value string) error {
 	}
 	nv := reflect.New(v.Type())
 	if err := decodeText(nv.Interface(), v.Type(), value); err != nil {
-		return fmt.Errorf("sysparams: %s: %v", path, err)
+		// One error per problem, each naming the path: a type's own
+		// check may report several at once (an order with an unknown
+		// method that does not end in local).
+		leaves := fielderr.Flatten(err)
+		errs := make([]error, len(leaves))
+		for i, leaf := range leaves {
+			msg := leaf.Error()
+			var fe *fielderr.Error
+			if errors.As(leaf, &fe) {
+				msg = fe.Problem // the field is path itself
+			}
+			msg = trimPackage(msg)
+			errs[i] = fmt.Errorf("sysparams: %w", &fielderr.Error{Field: path, Problem: msg})
+		}
+		return errors.Join(errs...)
 	}
 	v.Set(nv.Elem())
 	return nil
+}
+
+// trimPackage removes the "authchain: " style prefix of another package's
+// error message: the path already says which field was refused.
+func trimPackage(msg string) string {
+	for _, pkg := range []string{"authchain: ", "certgen: ", "numplan: ", "proxycfg: ", "o365: ", "smtpsend: ", "secret: "} {
+		msg = strings.TrimPrefix(msg, pkg)
+	}
+	return msg
 }
 
 // FieldPaths returns the dotted JSON path of every settable leaf field of
@@ -135,10 +161,9 @@ func decodeText(dst any, t reflect.Type, text string) error {
 		return nil
 	} else if isTextual(t) {
 		// Types with a string form (durations) take the bare text.
-		if err2 := json.Unmarshal(quoted, dst); err2 == nil {
-			return nil
-		}
-		return err
+		// The type's own complaint about the text ("must be a duration
+		// like 8d"), not the JSON decoder's about a bare word.
+		return json.Unmarshal(quoted, dst)
 	} else {
 		switch t.Kind() {
 		case reflect.Bool:

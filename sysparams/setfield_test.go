@@ -1,10 +1,13 @@
 package sysparams
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/ucxkit/ucxkit/internal/fielderr"
 )
 
 func TestSetField(t *testing.T) {
@@ -91,4 +94,28 @@ func FuzzSetField(f *testing.F) {
 			t.Fatalf("clone after setting %s=%q: %v", path, value, err)
 		}
 	})
+}
+
+// TestSetFieldEveryProblemNamesThePath: a value the field's type refuses for
+// several reasons gives one problem per reason, each a *FieldError naming
+// the path (the second reason used to come on a line of its own, without
+// the path), and a bad duration says what a duration looks like rather
+// than what the JSON decoder thought of a bare word.
+func TestSetFieldEveryProblemNamesThePath(t *testing.T) {
+	err := SetField(Defaults(), "authentication.order", "sso>foo>sso")
+	require.Error(t, err)
+	leaves := fielderr.Flatten(err)
+	require.Len(t, leaves, 3)
+	for _, leaf := range leaves {
+		var fe *FieldError
+		require.ErrorAs(t, leaf, &fe)
+		require.Equal(t, "authentication.order", fe.Field)
+		require.NotContains(t, fe.Problem, "\n")
+		require.NotContains(t, fe.Problem, "order:")
+		require.True(t, strings.HasPrefix(leaf.Error(), "sysparams: authentication.order: "), leaf.Error())
+	}
+
+	err = SetField(Defaults(), "authentication.inactivity_timeout", "1.5d")
+	require.ErrorContains(t, err, "authentication.inactivity_timeout: invalid duration")
+	require.NotContains(t, err.Error(), "invalid character")
 }
