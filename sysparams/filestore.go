@@ -51,6 +51,10 @@ type FileStore struct {
 
 var _ Store = (*FileStore)(nil)
 
+// maxDocumentSize bounds the parameter file that is read: a real one holds
+// a few kilobytes.
+const maxDocumentSize = 16 << 20
+
 // OpenFile opens the parameter file at path (which need not exist yet: a
 // missing file reads as Defaults() and is created by the first Update).
 // It removes temp files left by a crashed write and checks that an
@@ -129,6 +133,14 @@ func (s *FileStore) read() (*Params, int64, error) {
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("sysparams: read %s: %w", s.path, err)
+	}
+	// A FIFO would block the read forever, a device or a huge file would
+	// fill memory: neither is a parameter file.
+	if !fi.Mode().IsRegular() {
+		return nil, 0, &FileError{Path: s.path, Err: fmt.Errorf("%w: not a regular file (%s)", ErrCorrupt, fi.Mode().Type())}
+	}
+	if fi.Size() > maxDocumentSize {
+		return nil, 0, &FileError{Path: s.path, Err: fmt.Errorf("%w: %d bytes, more than the %d a parameter file may hold", ErrCorrupt, fi.Size(), maxDocumentSize)}
 	}
 	if c := s.cache; c != nil && os.SameFile(fi, c.fi) && fi.ModTime().Equal(c.fi.ModTime()) && fi.Size() == c.fi.Size() {
 		// Every save renames a new file into place, so an unchanged

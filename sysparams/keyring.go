@@ -285,6 +285,11 @@ func LoadKeyFile(path string) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		// A FIFO would block the read forever; a key file is a few
+		// hundred bytes.
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%w: key file is not a regular file of at most 1 MiB", ErrCorrupt)}
+	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		return nil, &FileError{Path: path, Err: fmt.Errorf("%w: mode %04o, must be 0600 (chmod 600 %s)", ErrKeyPermissions, fi.Mode().Perm(), path)}
 	}
