@@ -51,6 +51,21 @@ type FileStore struct {
 
 var _ Store = (*FileStore)(nil)
 
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
+}
+
 // maxDocumentSize bounds the parameter file that is read: a real one holds
 // a few kilobytes.
 const maxDocumentSize = 16 << 20
@@ -137,7 +152,7 @@ func (s *FileStore) read() (*Params, int64, error) {
 	// A FIFO would block the read forever, a device or a huge file would
 	// fill memory: neither is a parameter file.
 	if !fi.Mode().IsRegular() {
-		return nil, 0, &FileError{Path: s.path, Err: fmt.Errorf("%w: not a regular file (%s)", ErrCorrupt, fi.Mode().Type())}
+		return nil, 0, &FileError{Path: s.path, Err: fmt.Errorf("%w: not a regular file but %s", ErrCorrupt, fileKind(fi.Mode()))}
 	}
 	if fi.Size() > maxDocumentSize {
 		return nil, 0, &FileError{Path: s.path, Err: fmt.Errorf("%w: %d bytes, more than the %d a parameter file may hold", ErrCorrupt, fi.Size(), maxDocumentSize)}
