@@ -17,7 +17,7 @@ import (
 //     example.com       example.com and all its subdomains
 //     .example.com      subdomains of example.com only (*.example.com is the same)
 //     192.0.2.10        that IP, compared parsed (::1 equals 0:0::1)
-//     2001:db8::1       IPv6 is written without brackets
+//     2001:db8::1       IPv6, with or without brackets ([2001:db8::1])
 //     10.0.0.0/8        literal IP targets inside the prefix
 //     host:443          any of the above (but CIDR) limited to one port;
 //     [2001:db8::1]:443 IPv6 with a port is bracketed
@@ -89,7 +89,12 @@ func parseBypassEntry(e string) (*bypassEntry, error) {
 		}
 		return &bypassEntry{prefix: p.Masked()}, nil
 	}
-	if ip, err := netip.ParseAddr(s); err == nil {
+	bare := s
+	if strings.HasPrefix(s, "[") && strings.HasSuffix(s, "]") {
+		// "[2001:db8::1]": an IPv6 address written as in a URL.
+		bare = s[1 : len(s)-1]
+	}
+	if ip, err := netip.ParseAddr(bare); err == nil && (bare == s || ip.Is6()) {
 		return &bypassEntry{prefix: netip.PrefixFrom(ip.Unmap().WithZone(""), ip.Unmap().BitLen())}, nil
 	}
 	host, port := s, 0

@@ -8,7 +8,7 @@ import (
 )
 
 func TestBypassMatch(t *testing.T) {
-	b, err := NewBypass([]string{"Example.COM.", ".corp.local", "*.svc", "10.0.0.0/8", "2001:db8::/32", "192.0.2.10", "::1", "mail.test:587", "[2001:db9::5]:25", "198.51.100.1:443"})
+	b, err := NewBypass([]string{"Example.COM.", ".corp.local", "*.svc", "10.0.0.0/8", "2001:db8::/32", "192.0.2.10", "::1", "mail.test:587", "[2001:db9::5]:25", "198.51.100.1:443", "[2001:dba::7]"})
 	require.NoError(t, err)
 	tests := []struct {
 		addr string
@@ -37,6 +37,8 @@ func TestBypassMatch(t *testing.T) {
 		{"[2001:db9::5]:26", false},
 		{"198.51.100.1:443", true},
 		{"198.51.100.1:80", false},
+		{"[2001:dba::7]:443", true},
+		{"[2001:dba::8]:443", false},
 		// A name is never resolved to match an IP or CIDR entry.
 		{"localhost:25", false},
 		{"10.example:25", false},
@@ -54,14 +56,15 @@ func TestBypassMatch(t *testing.T) {
 }
 
 func TestBypassInvalid(t *testing.T) {
-	_, err := NewBypass([]string{"ok", "http://x", "a*b", "[::1", "h:0", "10.0.0.0/99", "a b", "bad!host"})
+	_, err := NewBypass([]string{"ok", "http://x", "a*b", "[::1", "[10.0.0.1]", "h:0", "10.0.0.0/99", "a b", "bad!host"})
 	require.EqualError(t, err, `bypass[1]: must be a host, domain, IP or CIDR, not a URL: "http://x"
 bypass[2]: the only wildcards are "*" and a leading "*.", got "a*b"
 bypass[3]: invalid host or host:port "[::1"
-bypass[4]: port must be 1-65535 in "h:0"
-bypass[5]: invalid CIDR "10.0.0.0/99"
-bypass[6]: must not contain whitespace
-bypass[7]: must be a host name or IP address, got invalid character '!' in "bad!host"`)
+bypass[4]: invalid host or host:port "[10.0.0.1]"
+bypass[5]: port must be 1-65535 in "h:0"
+bypass[6]: invalid CIDR "10.0.0.0/99"
+bypass[7]: must not contain whitespace
+bypass[8]: must be a host name or IP address, got invalid character '!' in "bad!host"`)
 }
 
 func TestSplitBypass(t *testing.T) {
