@@ -232,3 +232,30 @@ func TestGarbageReplies(t *testing.T) {
 		require.Equal(t, 550, de.Code)
 	})
 }
+
+// TestNoDowngradeAfterSTARTTLSOffer: once STARTTLS is offered, a refusal of
+// it (454), a non-TLS answer to the handshake or a TLS version below the
+// minimum fails the attempt; the sender never falls back to clear text,
+// even with security auto and no credentials.
+func TestNoDowngradeAfterSTARTTLSOffer(t *testing.T) {
+	offer := []step{S("220 mail.test ESMTP\r\n"), C("EHLO localhost"), S("250-mail.test\r\n250 STARTTLS\r\n"), C("STARTTLS")}
+	for _, tc := range []struct {
+		name  string
+		after []step
+	}{
+		{"454 to STARTTLS", []step{S("454 4.7.0 TLS not available due to temporary reason\r\n")}},
+		{"plain text instead of a handshake", []step{S("220 go ahead\r\n"), anyLine(), S("250 mail.test\r\n")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := startScripted(t, append(append(script{}, offer...), tc.after...))
+			cfg := baseConfig(t, sc.port())
+			cfg.Timeouts.TLS = 2 * time.Second
+			s := newSender(t, cfg)
+			de := deliveryError(t, s.Send(context.Background(), env(), []byte(testMsg)))
+			require.Contains(t, []string{smtpsend.StepSTARTTLS, smtpsend.StepTLS}, de.Step, "%v", de)
+			require.Equal(t, mailqueue.ClassTransport, de.Class)
+			require.NoError(t, s.Close())
+			require.NotContains(t, sc.log(0), "MAIL FROM")
+		})
+	}
+}
