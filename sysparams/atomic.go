@@ -86,6 +86,24 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// hasOrphans reports whether a temp file of path's name is in its folder.
+func hasOrphans(path string) bool {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "."+base+tmpMarker) {
+			return true
+		}
+	}
+	return false
+}
+
 // removeOrphans deletes temp files that a crashed write of base left in
 // its folder. It returns the names removed.
 func removeOrphans(path string) ([]string, error) {

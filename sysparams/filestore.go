@@ -109,8 +109,13 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 // it, a store opening in another process would delete the temp file of a
 // save in progress there, and that save would fail at its rename. When the
 // lock cannot be taken (the folder does not exist yet, or is read-only)
-// there is nothing this process could remove anyway, and it skips.
+// there is nothing this process could remove anyway, and it skips. The
+// lock file is not created when there is no temp file at all, so opening
+// a store to read it writes nothing.
 func (s *FileStore) removeOrphans() error {
+	if !hasOrphans(s.path) && !hasOrphans(s.keyPath) {
+		return nil
+	}
 	unlock, err := lockFile(s.lockPath())
 	if err != nil {
 		return nil

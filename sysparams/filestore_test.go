@@ -280,3 +280,19 @@ func TestFileStoreSealsWithTheKeyFileOfNow(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, testCloudSecret, p.Cloud.ClientSecret.Reveal())
 }
+
+// TestFileStoreReadingWritesNothing: opening and loading a file without
+// temp files beside it creates nothing (no lock file either).
+func TestFileStoreReadingWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	a, path := openTemp(t)
+	_, err := a.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	require.NoError(t, os.Remove(path+".lock"))
+	b, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err)
+	_, err = b.Load(ctx)
+	require.NoError(t, err)
+	_, err = os.Stat(path + ".lock")
+	require.ErrorIs(t, err, os.ErrNotExist)
+}

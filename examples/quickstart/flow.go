@@ -125,6 +125,10 @@ func (f *flow) row(label, format string, a ...any) {
 func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, error) {
 	if f.o.params != "" {
 		f.section(1, "System parameters (from "+f.o.params+", read only)")
+		// A missing file would read as the defaults; here it is a mistake.
+		if _, err := os.Stat(f.o.params); err != nil {
+			return nil, fmt.Errorf("-params: %w", err)
+		}
 		st, err := sysparams.OpenFile(ctx, f.o.params, sysparams.FileOptions{})
 		if err != nil {
 			return nil, err

@@ -176,6 +176,20 @@ func TestQuickstartParamsFlag(t *testing.T) {
 	require.True(t, strings.Contains(out, "len:1-5"), out)
 }
 
+// TestQuickstartParamsMissing: -params naming no file is an error, not the
+// defaults (which used to be reported as "telephony.system_name: is
+// mandatory").
+func TestQuickstartParamsMissing(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runQS(t, "-dir", t.TempDir(), "-params", filepath.Join(dir, "nope.json"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "-params:")
+	require.Contains(t, errs, "no such file")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, entries, "nothing is created beside a missing -params file")
+}
+
 func TestQuickstartOddHostname(t *testing.T) {
 	code, out, errs := runQS(t, "-dir", t.TempDir(), "-hostname", "bad host!")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out, errs)
