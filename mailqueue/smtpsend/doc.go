@@ -35,7 +35,14 @@
 // failure. A Dialer (for example a proxy) may hand over a connection whose
 // first bytes it has already buffered; they are read as the greeting.
 // Credentials never appear in logs, errors, the Report or the protocol
-// trace (the AUTH exchange is replaced by a note).
+// trace (the AUTH exchange is replaced by a note); Config prints them
+// redacted with every fmt verb.
+//
+// A hostile or broken server cannot hold the sender: reply lines are
+// limited to 2000 octets and replies to 200 lines, a continuation line
+// with another code or without "-"/" " after the code fails the read at
+// once (instead of waiting for a reply end that never comes), and an AUTH
+// exchange ends after 4 server challenges and one command timeout.
 //
 // # Failure semantics
 //
