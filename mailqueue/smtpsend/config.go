@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -242,8 +243,12 @@ func (c *Config) normalize() (*settings, error) {
 	s := &settings{Config: *c}
 	if s.Host == "" {
 		l.Add("host", "is required")
-	} else if strings.ContainsAny(s.Host, " \t\r\n/") {
+	} else if strings.ContainsAny(s.Host, " \t\r\n\x00/@") {
 		l.Add("host", "must be a DNS name or IP address, got %q", s.Host)
+	} else if strings.ContainsAny(s.Host, "[]") {
+		l.Add("host", "must not have brackets; write an IPv6 address plain, got %q", s.Host)
+	} else if _, err := netip.ParseAddr(s.Host); err != nil && strings.Contains(s.Host, ":") {
+		l.Add("host", "must not include a port; use the port field, got %q", s.Host)
 	}
 	switch sec := Security(strings.ToLower(string(s.Security))); sec {
 	case "":

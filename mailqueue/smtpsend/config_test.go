@@ -44,6 +44,10 @@ func TestConfigValidation(t *testing.T) {
 		{"user without password", smtpsend.Config{Host: "h", Username: "u"}, []string{"password: is required when a username is set"}},
 		{"xoauth2 without tokens", smtpsend.Config{Host: "h", Username: "u", Auth: "xoauth2"}, []string{"auth: XOAUTH2 needs a token source"}},
 		{"bad min tls", smtpsend.Config{Host: "h", MinTLS: "1.4"}, []string{`min_tls: must be one of 1.0, 1.1, 1.2, 1.3; got "1.4"`}},
+		{"ok ipv6", smtpsend.Config{Host: "2001:db8::25"}, nil},
+		{"host with port", smtpsend.Config{Host: "smtp.example.com:587"}, []string{`host: must not include a port; use the port field, got "smtp.example.com:587"`}},
+		{"bracketed ipv6", smtpsend.Config{Host: "[2001:db8::25]"}, []string{`host: must not have brackets; write an IPv6 address plain, got "[2001:db8::25]"`}},
+		{"host with user", smtpsend.Config{Host: "u@smtp.example.com"}, []string{`host: must be a DNS name or IP address, got "u@smtp.example.com"`}},
 		{"missing ca file", smtpsend.Config{Host: "h", CAFile: "/nonexistent/ca.pem"}, []string{"ca_file: cannot be read: open /nonexistent/ca.pem: no such file or directory"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
