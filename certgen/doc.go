@@ -49,7 +49,12 @@
 // does not match its certificate is an error (ErrKeyMismatch). What to do
 // about a renamed computer is the host's policy: Ensure reports it, or
 // regenerates when Options.RegenerateOnRename is set. Expiry is reported,
-// never acted upon; RenewDir is the explicit renewal.
+// never acted upon; RenewDir is the explicit renewal. EnsureMatching is
+// the idempotent variant for callers that state the whole pair they want
+// (the certgen command): it keeps a valid pair whose names, key type and
+// validity match the options, and replaces one that differs, has expired,
+// is expiring or is not yet valid, so running it at every boot changes
+// nothing until a change is due.
 //
 // Keys never appear in errors, logs, String, %v/%+v/%#v or JSON output of
 // any type of this package. Functions are safe for concurrent use: writers

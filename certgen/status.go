@@ -39,7 +39,8 @@ const (
 // NeedsAction reports whether s is anything but StateValid.
 func (s State) NeedsAction() bool { return s != StateValid }
 
-// Action says what Ensure or RenewDir did to the directory.
+// Action says what Ensure, EnsureMatching or RenewDir did to the
+// directory.
 type Action string
 
 // Actions.
@@ -51,9 +52,11 @@ const (
 	// ActionCreated: there was no usable pair; a new one was saved.
 	ActionCreated Action = "created"
 	// ActionRegenerated: the pair did not name the computer and
-	// RegenerateOnRename replaced it.
+	// RegenerateOnRename replaced it (Ensure), or it differed from the
+	// pair asked for (EnsureMatching).
 	ActionRegenerated Action = "regenerated"
-	// ActionRenewed: RenewDir replaced the pair.
+	// ActionRenewed: RenewDir replaced the pair, or EnsureMatching
+	// replaced an expired, expiring or not yet valid one.
 	ActionRenewed Action = "renewed"
 )
 
@@ -64,7 +67,8 @@ type Status struct {
 	State State `json:"state"`
 	// NeedsAction is State.NeedsAction(), for readers of the JSON.
 	NeedsAction bool `json:"needs_action"`
-	// Action is what Ensure or RenewDir did; empty for checks.
+	// Action is what Ensure, EnsureMatching or RenewDir did; empty for
+	// checks.
 	Action Action `json:"action,omitempty"`
 	// Message explains State in one line for an admin.
 	Message string `json:"message"`

@@ -1,19 +1,42 @@
 // Command certgen creates the server's self-signed certificate in a folder,
-// or checks the one that is there.
+// keeps it up to date, or checks the one that is there.
 //
-//	certgen -host NAME [-dns a,b] [-ip x,y] [-key rsa2048|rsa3072|rsa4096|ecdsa-p256] [-years N] -dir DIR
+//	certgen -host NAME [-dns a,b] [-ip x,y] [-key rsa2048|rsa3072|rsa4096|ecdsa-p256] [-years N] [-renew] -dir DIR
 //	certgen -check -host NAME -dir DIR
 //
-// The first form writes DIR/cert.pem (the certificate alone, 0644) and
-// DIR/key.pem (PKCS#8, 0600), replacing an existing pair atomically, and
-// prints the JSON status of the new pair. The second prints the JSON
-// status of the existing pair for host NAME (and any -dns/-ip names).
+// The first form makes sure DIR/cert.pem (the certificate alone, 0644) and
+// DIR/key.pem (PKCS#8, 0600) hold a valid pair for exactly what the flags
+// ask, and prints the JSON status of the pair. It is idempotent, so a boot
+// script can run it every time (certgen.EnsureMatching):
+//
+//   - no pair in DIR: a new one is written ("action":"created");
+//   - a valid pair whose names (-host, -dns, -ip), key type (-key) and
+//     validity (-years) are those asked: kept as it is ("action":"loaded");
+//     the PBX keeps trusting it;
+//   - a pair for other names (a name or address added, or one no longer
+//     passed: a run without -dns/-ip drops them, and stderr lists what
+//     changed), another key type or another validity: replaced
+//     ("action":"regenerated");
+//   - an expired, expiring (last third of its lifetime) or not yet valid
+//     pair: replaced, the new lifetime starting now ("action":"renewed");
+//   - -renew: replaced in every case, even a pair whose key does not match
+//     its certificate or a file that does not parse ("action":"renewed").
+//
+// Without -renew, a key that does not match its certificate, a key without
+// its certificate or a file that does not parse is never replaced: the
+// command prints the status (key-mismatch or missing, with the reason),
+// writes the error to stderr and exits 1. Whenever a pair is replaced, the
+// new certificate must be uploaded to the PBX again; the old pair stays
+// in place until the new one is saved.
+//
+// The second form prints the JSON status of the existing pair for host
+// NAME (and any -dns/-ip names) and changes nothing.
 //
 // Exit status: 0 success (with -check: the pair is valid); 1 the pair needs
 // action (with -check: expiring, expired, not yet valid, hostname or key
 // mismatch, missing, or a file that cannot be read or parsed, reported as
-// "missing" with the reason) or a file could not be written; 2 bad
-// arguments.
+// "missing" with the reason; without -check: a pair that is refused as
+// above) or a file could not be written; 2 bad arguments.
 package main
 
 import (
@@ -28,8 +51,14 @@ import (
 	"github.com/ucxkit/ucxkit/certgen"
 )
 
-const usage = `usage: certgen -host NAME [-dns a,b] [-ip x,y] [-key rsa2048|rsa3072|rsa4096|ecdsa-p256] [-years N] -dir DIR
+const usage = `usage: certgen -host NAME [-dns a,b] [-ip x,y] [-key rsa2048|rsa3072|rsa4096|ecdsa-p256] [-years N] [-renew] -dir DIR
        certgen -check -host NAME -dir DIR
+
+Without -check, a valid pair in DIR for the same names, key type and years
+is kept ("action":"loaded"); a missing, expired or expiring pair, or one for
+other names, key type or years, is replaced ("created", "renewed",
+"regenerated"); -renew always writes a new pair. A pair whose key does not
+match its certificate is replaced only with -renew.
 `
 
 // Exit statuses.
@@ -56,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		years = fs.Int("years", certgen.DefaultValidityYears, fmt.Sprintf("validity in calendar years (1-%d)", certgen.MaxValidityYears))
 		dir   = fs.String("dir", "", "folder of cert.pem and key.pem (required)")
 		check = fs.Bool("check", false, "print the status of the existing pair instead of creating one")
+		renew = fs.Bool("renew", false, "write a new pair (new key and serial) even if the existing one is valid and matches")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,6 +105,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var problems []string
 	if *dir == "" {
 		problems = append(problems, "-dir is required")
+	}
+	if *check && *renew {
+		problems = append(problems, "-renew cannot be used with -check")
 	}
 	kt, err := certgen.ParseKeyType(*key)
 	if err != nil {
@@ -112,27 +145,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	}
-
-	action := certgen.ActionRenewed
-	if _, err := certgen.Load(*dir); errors.Is(err, certgen.ErrNotFound) {
-		action = certgen.ActionCreated
+	if *renew {
+		_, st, err := certgen.RenewDir(*dir, opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "%v\n", err)
+			return exitNeedsAction
+		}
+		return printStatus(stdout, stderr, st, exitOK)
 	}
-	p, err := certgen.Generate(opts)
+	// The pair before, read only to tell the user what a regeneration
+	// changed (EnsureMatching decides under the directory's lock).
+	old, _ := certgen.Load(*dir)
+	_, st, err := certgen.EnsureMatching(*dir, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "%v\n", err)
-		return exitNeedsAction
+		if st.State == "" {
+			return exitNeedsAction
+		}
+		fmt.Fprintf(stderr, "certgen: the pair in %s was left as it is; run again with -renew to replace it\n", *dir)
+		return printStatus(stdout, stderr, st, exitNeedsAction)
 	}
-	if err := certgen.Save(*dir, p); err != nil {
-		fmt.Fprintf(stderr, "%v\n", err)
-		return exitNeedsAction
+	switch st.Action {
+	case certgen.ActionRegenerated:
+		if old != nil {
+			for _, d := range certgen.Differences(old, opts) {
+				fmt.Fprintf(stderr, "certgen: replaced the pair: %s\n", d)
+			}
+		}
+		fmt.Fprintln(stderr, "certgen: upload the new certificate to the PBX")
+	case certgen.ActionRenewed:
+		fmt.Fprintln(stderr, "certgen: the pair was expired, expiring or not yet valid and was renewed; upload the new certificate to the PBX")
 	}
-	st := certgen.CheckPair(p, opts)
-	st.Action = action
+	return printStatus(stdout, stderr, st, exitOK)
+}
+
+// printStatus prints st as JSON and returns code, or exitNeedsAction when
+// stdout cannot be written.
+func printStatus(stdout, stderr io.Writer, st certgen.Status, code int) int {
 	if err := printJSON(stdout, st); err != nil {
 		fmt.Fprintf(stderr, "certgen: %v\n", err)
 		return exitNeedsAction
 	}
-	return exitOK
+	return code
 }
 
 // list splits a comma-separated flag value, trimming spaces and dropping

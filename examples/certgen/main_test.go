@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,12 +145,14 @@ func TestRegenerateReplaces(t *testing.T) {
 	code, out, _ := cli(t, "-host", "h1", "-key", "ecdsa-p256", "-dir", dir)
 	require.Equal(t, 0, code)
 	first := status(t, out)
-	code, out, _ = cli(t, "-host", "h2", "-dir", dir)
+	code, out, errOut := cli(t, "-host", "h2", "-dir", dir)
 	require.Equal(t, 0, code)
 	second := status(t, out)
-	assert.Equal(t, "renewed", second["action"])
+	assert.Equal(t, "regenerated", second["action"])
 	assert.Equal(t, "rsa2048", second["key_type"])
 	assert.NotEqual(t, first["serial"], second["serial"])
+	assert.Contains(t, errOut, `subject CN: has "h1", asked "h2"`)
+	assert.Contains(t, errOut, "key type: has ecdsa-p256, asked rsa2048")
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var names []string
@@ -157,6 +160,145 @@ func TestRegenerateReplaces(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	assert.ElementsMatch(t, []string{certgen.LockFile, "cert.pem", "key.pem"}, names, "no backup or temporary file left")
+}
+
+// TestGenerateIsIdempotent: the README's command run twice keeps the
+// first pair (a boot script must not force a PBX re-upload each boot);
+// dropping -dns/-ip, or changing -key or -years, regenerates and says
+// what changed; -renew always writes a new pair.
+func TestGenerateIsIdempotent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	args := []string{"-host", "IAS_SRV01", "-dns", "ias.corp.example", "-ip", "10.0.0.5", "-key", "ecdsa-p256", "-dir", dir}
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(args, &out, &errOut), errOut.String())
+	first := status(t, out.Bytes())
+	assert.Equal(t, "created", first["action"])
+	certPEM, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	require.NoError(t, err)
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "key.pem"))
+	require.NoError(t, err)
+
+	for i := 0; i < 2; i++ {
+		out.Reset()
+		errOut.Reset()
+		require.Equal(t, 0, run(args, &out, &errOut), errOut.String())
+		again := status(t, out.Bytes())
+		assert.Equal(t, "loaded", again["action"])
+		assert.Equal(t, "valid", again["state"])
+		assert.Equal(t, first["serial"], again["serial"])
+		assert.Empty(t, errOut.String())
+		// Only the action differs from the first run's status.
+		delete(again, "action")
+		delete(again, "days_left")
+		want := maps.Clone(first)
+		delete(want, "action")
+		delete(want, "days_left")
+		assert.Equal(t, want, again)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "cert.pem"))
+	require.NoError(t, err)
+	assert.Equal(t, certPEM, b)
+	b, err = os.ReadFile(filepath.Join(dir, "key.pem"))
+	require.NoError(t, err)
+	assert.Equal(t, keyPEM, b)
+
+	// The same names in another order and case are the same pair.
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-host", "ias_srv01", "-dns", "IAS.corp.example", "-ip", "10.0.0.5", "-key", "ecdsa-p256", "-years", "5", "-dir", dir}, &out, &errOut))
+	assert.Equal(t, "loaded", status(t, out.Bytes())["action"])
+
+	// Without -dns/-ip the names are dropped, not silently.
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, run([]string{"-host", "IAS_SRV01", "-key", "ecdsa-p256", "-dir", dir}, &out, &errOut))
+	m := status(t, out.Bytes())
+	assert.Equal(t, "regenerated", m["action"])
+	assert.NotEqual(t, first["serial"], m["serial"])
+	assert.Equal(t, []any{"ias_srv01"}, m["dns_names"])
+	assert.NotContains(t, m, "ip_addresses")
+	assert.Contains(t, errOut.String(), "dns names: has [ias.corp.example ias_srv01], asked [ias_srv01]")
+	assert.Contains(t, errOut.String(), "ip addresses: has [10.0.0.5], asked none")
+	assert.Contains(t, errOut.String(), "upload the new certificate to the PBX")
+
+	for _, c := range []struct {
+		args []string
+		diff string
+	}{
+		{[]string{"-key", "rsa2048"}, "key type: has ecdsa-p256, asked rsa2048"},
+		{[]string{"-key", "rsa2048", "-years", "2"}, "validity: has 5 years, asked 2 years"},
+	} {
+		out.Reset()
+		errOut.Reset()
+		require.Equal(t, 0, run(append([]string{"-host", "IAS_SRV01", "-dir", dir}, c.args...), &out, &errOut))
+		assert.Equal(t, "regenerated", status(t, out.Bytes())["action"], c.args)
+		assert.Contains(t, errOut.String(), c.diff)
+		out.Reset()
+		require.Equal(t, 0, run(append([]string{"-host", "IAS_SRV01", "-dir", dir}, c.args...), &out, &errOut))
+		assert.Equal(t, "loaded", status(t, out.Bytes())["action"], c.args)
+	}
+
+	// -renew: a new key and serial for a valid, matching pair.
+	last := status(t, out.Bytes())
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-host", "IAS_SRV01", "-key", "rsa2048", "-years", "2", "-renew", "-dir", dir}, &out, &errOut))
+	m = status(t, out.Bytes())
+	assert.Equal(t, "renewed", m["action"])
+	assert.Equal(t, "valid", m["state"])
+	assert.NotEqual(t, last["serial"], m["serial"])
+}
+
+// TestGenerateRenewsOldPairs: expired and expiring pairs are renewed by
+// the plain generate command.
+func TestGenerateRenewsOldPairs(t *testing.T) {
+	for name, age := range map[string]int{"expired": -6, "expiring": -4} {
+		t.Run(name, func(t *testing.T) {
+			d := t.TempDir()
+			old, err := certgen.Generate(certgen.Options{Host: "pbxsrv", KeyType: certgen.KeyECDSAP256,
+				Now: func() time.Time { return time.Now().AddDate(age, 0, 0) }})
+			require.NoError(t, err)
+			require.NoError(t, certgen.Save(d, old))
+			code, out, errOut := cli(t, "-host", "pbxsrv", "-key", "ecdsa-p256", "-dir", d)
+			require.Equal(t, 0, code, errOut)
+			m := status(t, out)
+			assert.Equal(t, "renewed", m["action"])
+			assert.Equal(t, "valid", m["state"])
+			assert.NotEqual(t, old.Serial(), m["serial"])
+			assert.Contains(t, errOut, "renewed")
+		})
+	}
+}
+
+// TestGenerateRefusesMismatchedKey: a key that is not the certificate's is
+// never replaced silently; -renew replaces it.
+func TestGenerateRefusesMismatchedKey(t *testing.T) {
+	dir, other := t.TempDir(), t.TempDir()
+	var out, errOut bytes.Buffer
+	for _, d := range []string{dir, other} {
+		require.Equal(t, 0, run([]string{"-host", "pbxsrv", "-key", "ecdsa-p256", "-dir", d}, &out, &errOut))
+	}
+	key, err := os.ReadFile(filepath.Join(other, "key.pem"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "key.pem"), key, 0o600))
+	out.Reset()
+	errOut.Reset()
+	assert.Equal(t, 1, run([]string{"-host", "pbxsrv", "-key", "ecdsa-p256", "-dir", dir}, &out, &errOut))
+	m := status(t, out.Bytes())
+	assert.Equal(t, "key-mismatch", m["state"])
+	assert.NotContains(t, m, "action")
+	assert.Contains(t, errOut.String(), "-renew")
+	b, err := os.ReadFile(filepath.Join(dir, "key.pem"))
+	require.NoError(t, err)
+	assert.Equal(t, key, b, "the key is left as it is")
+
+	out.Reset()
+	errOut.Reset()
+	require.Equal(t, 0, run([]string{"-host", "pbxsrv", "-key", "ecdsa-p256", "-renew", "-dir", dir}, &out, &errOut), errOut.String())
+	m = status(t, out.Bytes())
+	assert.Equal(t, "renewed", m["action"])
+	assert.Equal(t, "valid", m["state"])
+	out.Reset()
+	require.Equal(t, 0, run([]string{"-host", "pbxsrv", "-key", "ecdsa-p256", "-dir", dir}, &out, &errOut))
+	assert.Equal(t, "loaded", status(t, out.Bytes())["action"])
 }
 
 func TestBadArguments(t *testing.T) {
@@ -175,6 +317,7 @@ func TestBadArguments(t *testing.T) {
 		"unknown flag":    {"-host", "h", "-force", "-dir", dir},
 		"positional":      {"-host", "h", "-dir", dir, "extra"},
 		"bad host in chk": {"-check", "-host", "a b", "-dir", dir},
+		"check and renew": {"-check", "-renew", "-host", "h", "-dir", dir},
 	}
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
