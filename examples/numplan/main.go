@@ -13,9 +13,15 @@
 // (the number may contain spaces; blank lines and lines starting with "//"
 // are skipped) and each output line is one JSON object
 // {"input","direction","kind","key","legacy_key","dial","rule","explain","error"}
-// with empty fields omitted; -explain adds the trace. A bad plan file exits
-// with status 2 after listing every problem on stderr; an unreadable input
-// exits with status 1.
+// with empty fields omitted; -explain adds the trace. A line whose command
+// is not one of the four prints {"input":"<the whole line>","error":
+// "numplan: unknown command \"bogus\" (want in, tapi, out or classify)"}
+// and the command goes on with the next line.
+//
+// Exit status: 0 every line was read (lines with an error included); 1 the
+// input could not be read or the output written; 2 bad arguments, a plan
+// file that cannot be read ("numplan: cannot read plan file: <reason>" on
+// stderr) or an invalid plan (every problem listed on stderr).
 package main
 
 import (
@@ -55,6 +61,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := loadPlan(*planPath)
+	var re *readError
+	if errors.As(err, &re) {
+		fmt.Fprintf(stderr, "numplan: cannot read plan file: %v\n", re.err)
+		return 2
+	}
 	if err == nil {
 		err = cfg.Validate()
 	}
@@ -115,7 +126,8 @@ func process(plan *numplan.Plan, line string, explain bool) numplan.Result {
 	switch dir {
 	case numplan.DirIn, numplan.DirTAPI, numplan.DirOut, numplan.DirClassify:
 	default:
-		return numplan.Result{Input: rest, Rule: -1, Err: fmt.Errorf("numplan: unknown command %q (want in, tapi, out or classify)", cmd)}
+		// The whole line is the input: the command is what is wrong.
+		return numplan.Result{Input: line, Rule: -1, Err: fmt.Errorf("numplan: unknown command %q (want in, tapi, out or classify)", cmd)}
 	}
 	if explain {
 		return plan.Explain(dir, rest, primary)
@@ -138,7 +150,7 @@ func loadPlan(path string) (numplan.Config, error) {
 	var cfg numplan.Config
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return cfg, err
+		return cfg, &readError{err: err}
 	}
 	var raw map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -180,6 +192,13 @@ func loadPlan(path string) (numplan.Config, error) {
 	}
 	return cfg, nil
 }
+
+// readError is a plan file that could not be read (as opposed to one
+// that does not parse).
+type readError struct{ err error }
+
+func (e *readError) Error() string { return "cannot read plan file: " + e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
 
 func sortedKeys(m map[string]json.RawMessage) []string {
 	keys := make([]string, 0, len(m))

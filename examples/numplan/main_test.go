@@ -113,3 +113,44 @@ func TestCLIBadPlan(t *testing.T) {
 	assert.Contains(t, errOut.String(), "usage")
 	assert.Equal(t, 2, run([]string{"-plan", filepath.Join(t.TempDir(), "missing.json")}, strings.NewReader(""), &out, &errOut))
 }
+
+// TestCLIMissingPlanFile: a plan file that cannot be read is not called
+// an invalid plan.
+func TestCLIMissingPlanFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, path := range map[string]string{
+		"missing":   filepath.Join(dir, "missing.json"),
+		"directory": dir,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			assert.Equal(t, 2, run([]string{"-plan", path}, strings.NewReader("in 1\n"), &out, &errOut))
+			assert.Empty(t, out.String())
+			assert.True(t, strings.HasPrefix(errOut.String(), "numplan: cannot read plan file: "), errOut.String())
+			assert.Contains(t, errOut.String(), path)
+			assert.NotContains(t, errOut.String(), "invalid plan")
+		})
+	}
+}
+
+// TestCLIUnknownCommand: the whole line is the input, and the error names
+// the unknown command.
+func TestCLIUnknownCommand(t *testing.T) {
+	for _, c := range []struct{ line, cmd string }{
+		{"bogus 123", "bogus"},
+		{"bogus", "bogus"},
+		{"inn 020 7946 0123 primary=2001", "inn"},
+		{"\tclassify2\t 1515", "classify2"},
+	} {
+		t.Run(c.line, func(t *testing.T) {
+			code, objs, stderr := runCLI(t, `{"local_country_code":"+44"}`, c.line+"\nin 2001\n")
+			require.Equal(t, 0, code, stderr)
+			require.Len(t, objs, 2)
+			assert.Equal(t, map[string]any{
+				"input": strings.TrimSpace(c.line),
+				"error": `numplan: unknown command "` + c.cmd + `" (want in, tapi, out or classify)`,
+			}, objs[0])
+			assert.Equal(t, "in", objs[1]["direction"], "the next line is processed")
+		})
+	}
+}
