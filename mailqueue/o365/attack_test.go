@@ -204,3 +204,29 @@ func mustToken(t *testing.T, s *Sender) *oauth2.Token {
 	require.NoError(t, err)
 	return tok
 }
+
+// TestInvalidateHonoursDeadline: dropping a rejected token waits for a
+// token fetch in progress (another goroutine, a slow endpoint) only as long
+// as the caller's context allows; it used to wait for that fetch whatever
+// the caller's deadline.
+func TestInvalidateHonoursDeadline(t *testing.T) {
+	h := newHostile(t, goodToken("3599"), accepted)
+	s := newTestSender(t, h.config(ModeGraph))
+	ts := s.tokens
+	require.NoError(t, ts.acquire(t.Context())) // a fetch in progress elsewhere
+	defer ts.release()
+	for _, drop := range []func(context.Context){
+		func(ctx context.Context) { ts.Invalidate(ctx, "tok") },
+		ts.dropCurrent,
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		done := make(chan struct{})
+		go func() { drop(ctx); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("still waiting a minute after the caller's deadline")
+		}
+		cancel()
+	}
+}

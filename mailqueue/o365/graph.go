@@ -61,7 +61,7 @@ func (s *Sender) withToken(ctx context.Context, ts *tokenSource, call func(tok s
 		if attempt > 0 {
 			return err
 		}
-		ts.Invalidate(tok)
+		ts.Invalidate(ctx, tok)
 	}
 }
 

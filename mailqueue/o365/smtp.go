@@ -44,7 +44,7 @@ func newSMTPMode(r resolved, ts *tokenSource) (*smtpMode, error) {
 		Tokens: smtpsend.TokenFunc(func(ctx context.Context, refresh bool) (string, error) {
 			if refresh {
 				// The server refused the cached token: drop it once.
-				ts.dropCurrent()
+				ts.dropCurrent(ctx)
 			}
 			return ts.Token(ctx)
 		}),

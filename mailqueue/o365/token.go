@@ -117,9 +117,13 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 
 // Invalidate drops tok from the cache if it is still the cached token, so
 // the next Token call fetches a new one (used once when a service rejects
-// a token the cache thought valid).
-func (s *tokenSource) Invalidate(tok string) {
-	s.lock <- struct{}{}
+// a token the cache thought valid). It waits for a fetch in progress no
+// longer than ctx allows; when ctx ends first the token stays, and the
+// caller, whose context has ended, gives up anyway.
+func (s *tokenSource) Invalidate(ctx context.Context, tok string) {
+	if s.acquire(ctx) != nil {
+		return
+	}
 	defer s.release()
 	if s.tok == tok {
 		s.tok = ""
@@ -128,9 +132,12 @@ func (s *tokenSource) Invalidate(tok string) {
 }
 
 // dropCurrent forgets the cached token whatever it is (the SMTP sender
-// reports a rejection without saying which token it used).
-func (s *tokenSource) dropCurrent() {
-	s.lock <- struct{}{}
+// reports a rejection without saying which token it used). Like
+// Invalidate, it waits no longer than ctx allows.
+func (s *tokenSource) dropCurrent(ctx context.Context) {
+	if s.acquire(ctx) != nil {
+		return
+	}
 	defer s.release()
 	if s.tok != "" {
 		s.tok = ""
