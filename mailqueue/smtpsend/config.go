@@ -229,9 +229,13 @@ func (c Config) Validate() error {
 	return err
 }
 
-// settings is a validated, defaulted copy of Config.
+// settings is a validated, defaulted copy of Config. The copy is held by
+// pointer: when fmt prints a Sender with a verb it cannot apply to a
+// pointer (%s on the *settings field), it prints the pointed-to settings
+// with every method off, and an embedded Config value would show the
+// password; behind one more pointer it shows only an address.
 type settings struct {
-	Config
+	*Config
 	addr     string
 	tlsBase  *tls.Config
 	security Security
@@ -240,7 +244,8 @@ type settings struct {
 
 func (c *Config) normalize() (*settings, error) {
 	var l fielderr.List
-	s := &settings{Config: *c}
+	cc := *c
+	s := &settings{Config: &cc}
 	if s.Host == "" {
 		l.Add("host", "is required")
 	} else if strings.ContainsAny(s.Host, " \t\r\n\x00/@") {

@@ -44,3 +44,20 @@ func (c Config) Format(f fmt.State, verb rune) {
 		fmt.Fprintf(f, "%v", p)
 	}
 }
+
+// String describes the sender without credentials:
+// "smtpsend.Sender{smtp.example.com:587 security=auto user=vm@example.com}".
+func (s *Sender) String() string {
+	if s == nil || s.set == nil {
+		return "smtpsend.Sender{}"
+	}
+	d := s.set.addr + " security=" + string(s.set.security)
+	if s.set.Username != "" {
+		d += " user=" + s.set.Username
+	}
+	return "smtpsend.Sender{" + d + "}"
+}
+
+// Format prints String() for every verb, so that no path of the fmt
+// package reaches the configuration behind the Sender.
+func (s *Sender) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }

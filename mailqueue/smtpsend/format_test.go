@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
 )
 
@@ -68,4 +70,31 @@ func TestConfigNoSecretInAnyFormat(t *testing.T) {
 	if got := fmt.Sprintf("%#v", c); !strings.HasPrefix(got, "smtpsend.Config{Host:\"smtp.example.com\"") {
 		t.Errorf("%%#v = %s", got)
 	}
+}
+
+// TestSenderNoSecretInAnyFormat: a Sender holds its settings behind a
+// pointer; fmt dereferences a pointer it cannot format with the verb (%s,
+// %q, %t ...) with every method off, which printed the password.
+func TestSenderNoSecretInAnyFormat(t *testing.T) {
+	const pw = "S3CRETPW"
+	be := &backend{authOK: func(string, string, string) error { return nil }}
+	port := startServer(t, be, withTLS(t))
+	cfg := baseConfig(t, port)
+	cfg.Username, cfg.Password = "u", pw
+	s := newSender(t, cfg)
+	// A kept connection is part of the state too.
+	require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
+	type hidden struct {
+		n int
+		s *smtpsend.Sender
+	}
+	values := []any{s, struct{ S *smtpsend.Sender }{s}, hidden{1, s}, []*smtpsend.Sender{s}, struct{ A any }{s}}
+	for i, v := range values {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%d", "%x", "%t", "%e", "%c", "%U", "%p"} {
+			out := fmt.Sprintf(verb, v)
+			require.NotContains(t, out, pw, "value %d verb %s", i, verb)
+			require.NotContains(t, strings.ToLower(out), hex.EncodeToString([]byte(pw)), "value %d verb %s", i, verb)
+		}
+	}
+	require.Equal(t, fmt.Sprintf("smtpsend.Sender{127.0.0.1:%d security=auto user=u}", port), fmt.Sprint(s))
 }
