@@ -133,6 +133,7 @@ func TestQueuePickupFolder(t *testing.T) {
 	h.run()
 	waitFor(t, "pickup delivery", func() bool { return len(h.sender.Sent()) == 1 })
 	assert.Equal(t, []string{"one"}, h.sender.Sent())
+	waitFor(t, "quarantine", func() bool { return len(files(t, filepath.Join(h.spool.Dir(), "corrupt"))) == 2 })
 	left := files(t, dir)
 	assert.ElementsMatch(t, []string{".003.eml", "004.tmp"}, left, "only complete .eml files are taken")
 	assert.Contains(t, files(t, filepath.Join(h.spool.Dir(), "corrupt")), "002.eml")
