@@ -98,12 +98,16 @@ func (p *Params) MailDialer() (proxy.ContextDialer, error) {
 }
 
 // MailHTTPClient returns the HTTP client for the Office 365 token, Graph
-// and EWS calls through the proxy that email.proxy selects.
+// and EWS calls through the proxy that email.proxy selects. Each exchange
+// is bounded by o365.DefaultHTTPTimeout, as o365's own default client is,
+// so a service that accepts a request and never answers cannot hold a
+// Send whose context has no deadline.
 func (p *Params) MailHTTPClient() (*http.Client, error) {
 	c, err := p.mailProxy().HTTPClient()
 	if err != nil {
 		return nil, fmt.Errorf("sysparams: email.proxy: %w", err)
 	}
+	c.Timeout = o365.DefaultHTTPTimeout
 	return c, nil
 }
 

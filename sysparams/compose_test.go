@@ -259,6 +259,21 @@ func TestHTTPClientFromParamsUsesProxy(t *testing.T) {
 	require.NotEmpty(t, hp.Targets())
 }
 
+// TestMailHTTPClientIsBounded: the client built for Office 365 bounds each
+// exchange, so a Send whose context has no deadline cannot wait forever on
+// a service that never answers.
+func TestMailHTTPClientIsBounded(t *testing.T) {
+	for _, choice := range []ProxyChoice{ProxyNone, ProxyHTTP, ProxySOCKS} {
+		p := validParams()
+		setTestHTTPProxy(p)
+		p.Proxy.SOCKS = proxycfg.SOCKSProxy{Address: "127.0.0.1", Port: 1080}
+		p.Email.Proxy = choice
+		c, err := p.MailHTTPClient()
+		require.NoError(t, err)
+		require.Equal(t, o365.DefaultHTTPTimeout, c.Timeout, choice)
+	}
+}
+
 func stepNames(t EmailTest) []string {
 	var out []string
 	for _, s := range t.Steps {
