@@ -39,6 +39,10 @@ const (
 // sending.
 const spoolMagic = "X-Ucxkit-Spool: "
 
+// smallMessage is the size up to which Put copies header and message into
+// one buffer to write them with a single system call.
+const smallMessage = 64 << 10
+
 // maxHeaderLine bounds the spool header line (envelope JSON).
 const maxHeaderLine = 1 << 20
 
@@ -328,7 +332,10 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 		if err != nil {
 			return Meta{}, fmt.Errorf("mailqueue: spool: write: %w", err)
 		}
-		if _, err = f.Write(hdr); err == nil {
+		if len(data) <= smallMessage {
+			// One write(2) instead of two.
+			_, err = f.Write(append(hdr, data...))
+		} else if _, err = f.Write(hdr); err == nil {
 			_, err = f.Write(data)
 		}
 		if err != nil {
