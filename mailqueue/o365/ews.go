@@ -191,7 +191,9 @@ func ParseEWSResponse(body []byte) (EWSResult, error) {
 				}
 			case "backoff":
 				if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms > 0 {
-					r.BackOff = min(time.Duration(ms)*time.Millisecond, 24*time.Hour)
+					// Capped before the multiplication, which would
+					// overflow for a huge value.
+					r.BackOff = time.Duration(min(ms, int64(24*time.Hour/time.Millisecond))) * time.Millisecond
 				}
 			}
 			textFor = ""

@@ -134,6 +134,8 @@ func TestParseEWSResponse(t *testing.T) {
 			want: EWSResult{Fault: true, ResponseCode: "ErrorServerBusy", Message: "busy", BackOff: 1500 * time.Millisecond}},
 		{name: "faultcode only", body: `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode>a:ErrorInvalidServerVersion</faultcode><faultstring>bad version</faultstring></s:Fault></s:Body></s:Envelope>`,
 			want: EWSResult{Fault: true, ResponseCode: "ErrorInvalidServerVersion", Message: "bad version"}},
+		{name: "huge backoff capped", body: ewsFault("ErrorServerBusy", "busy", 9000000000000000000),
+			want: EWSResult{Fault: true, ResponseCode: "ErrorServerBusy", Message: "busy", BackOff: 24 * time.Hour}},
 		{name: "not xml", body: "Service Unavailable", err: true},
 		{name: "no body", body: `<a><b/></a>`, err: true},
 	}
