@@ -40,7 +40,11 @@
 //     username, where RFC 7617 cannot carry it. SOCKS5 credentials are
 //     checked to be 1-255 bytes at validation time.
 //   - Passwords are a Secret: String, %v, %+v, %#v, JSON and slog show
-//     "xxxxx" or "[REDACTED]", never the value; errors never contain it.
+//     "xxxxx" or "[REDACTED]", never the value; errors never contain it,
+//     not even for a URL with an unencoded password. Every type holding a
+//     password (Config, HTTPProxy, SOCKSProxy, ConnectDialer,
+//     SOCKS5Dialer) has its own Format, so bad verbs (%d, %t) and nested
+//     pointers, which make fmt switch methods off, print it redacted too.
 //   - Every handshake honours the context's deadline and cancellation: a
 //     proxy that accepts TCP and never answers fails at the deadline, and no
 //     goroutine outlives the call. Without a context deadline (Dial), the
