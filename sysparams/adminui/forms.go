@@ -82,6 +82,47 @@ func (f *form) secret(name string, cur *sysparams.Secret) {
 	}
 }
 
+// boundSecret is secret for a credential that belongs to a destination
+// (the SMTP server, the Office 365 login URL, a proxy). A stored secret is
+// only ever sent where it was saved for: when moved names a destination
+// field whose value the form changes and the password input is empty, the
+// stored secret is not carried over. If the form still uses the secret
+// (used), that is a field error asking for it again; otherwise the stored
+// secret is dropped, so that it cannot follow the new destination later.
+// Without this, anyone with access to the pages could point "Test
+// connection" (or the saved settings) at a server of theirs and receive
+// a password the pages never show.
+func (f *form) boundSecret(name string, cur *sysparams.Secret, moved string, used bool) {
+	if f.check(name+".clear") || f.v.Get(name) != "" || moved == "" || !cur.IsSet() {
+		f.secret(name, cur)
+		return
+	}
+	if used {
+		f.l.Add(name, "type it again: %s changed, and a stored secret is only sent to the destination it was saved for", moved)
+		return
+	}
+	*cur = ""
+}
+
+// changed returns field when the form changes a destination value
+// (compared case-insensitively: host names and URLs), else "". An empty
+// old value is a destination too: the default Office 365 login URL, or
+// none at all.
+func changed(field, old, now string) string {
+	if strings.EqualFold(old, now) {
+		return ""
+	}
+	return field
+}
+
+// cloudName is the Office 365 cloud with its default spelled out.
+func cloudName(c o365.Cloud) string {
+	if c == "" {
+		return "global"
+	}
+	return string(c)
+}
+
 // clip shortens a user value quoted in a message.
 func clip(s string) string {
 	if len(s) > 40 {
@@ -100,6 +141,8 @@ func applyTelephony(p *sysparams.Params, v url.Values) error {
 func applyEmail(p *sysparams.Params, v url.Values) error {
 	f := &form{v: v}
 	e := &p.Email
+	oldServer, o := e.Server, &e.O365
+	oldAuth, oldExch, oldCloud := o.AuthURL, o.ServerURL, cloudName(o.Cloud)
 	e.Enabled = f.check("email.enabled")
 	e.Protocol = sysparams.Protocol(f.text("email.protocol"))
 	e.From = f.text("email.from")
@@ -108,17 +151,24 @@ func applyEmail(p *sysparams.Params, v url.Values) error {
 	e.Security = sysparams.Security(f.text("email.security"))
 	e.UseAuth = f.check("email.use_auth")
 	e.Username = f.text("email.username")
-	f.secret("email.password", &e.Password)
 	e.Proxy = sysparams.ProxyChoice(f.text("email.proxy"))
-	o := &e.O365
 	o.ClientID = f.text("email.o365.client_id")
 	o.TenantID = f.text("email.o365.tenant_id")
-	f.secret("email.o365.client_secret", &o.ClientSecret)
 	o.Address = f.text("email.o365.address")
 	o.Mode = o365.Mode(f.text("email.o365.mode"))
 	o.Cloud = o365.Cloud(f.text("email.o365.cloud"))
 	o.AuthURL = f.text("email.o365.auth_url")
 	o.ServerURL = f.text("email.o365.server_url")
+	f.boundSecret("email.password", &e.Password, changed("email.server", oldServer, e.Server),
+		e.UseAuth && e.Protocol != sysparams.ProtocolO365)
+	moved := changed("email.o365.auth_url", oldAuth, o.AuthURL)
+	if moved == "" {
+		moved = changed("email.o365.server_url", oldExch, o.ServerURL)
+	}
+	if moved == "" {
+		moved = changed("email.o365.cloud", oldCloud, cloudName(o.Cloud))
+	}
+	f.boundSecret("email.o365.client_secret", &o.ClientSecret, moved, e.Protocol == sysparams.ProtocolO365)
 	return f.l.Err()
 }
 
@@ -162,13 +212,13 @@ func applyAuthentication(p *sysparams.Params, v url.Values) error {
 
 func applyProxy(p *sysparams.Params, v url.Values) error {
 	f := &form{v: v}
-	h := &p.Proxy.HTTP
+	h, s := &p.Proxy.HTTP, &p.Proxy.SOCKS
+	oldHTTP, oldSOCKS := h.Address, s.Address
 	h.Address = f.text("proxy.http.address")
 	h.Port = f.number("proxy.http.port", h.Port)
 	h.Username = f.text("proxy.http.username")
-	f.secret("proxy.http.password", &h.Password)
+	f.boundSecret("proxy.http.password", &h.Password, changed("proxy.http.address", oldHTTP, h.Address), h.Address != "")
 	h.TLS = f.check("proxy.http.tls")
-	s := &p.Proxy.SOCKS
 	s.Address = f.text("proxy.socks.address")
 	s.Port = f.number("proxy.socks.port", s.Port)
 	switch ver := f.text("proxy.socks.version"); ver {
@@ -180,7 +230,7 @@ func applyProxy(p *sysparams.Params, v url.Values) error {
 		f.l.Add("proxy.socks.version", "must be 4 or 5, got %q", clip(ver))
 	}
 	s.Username = f.text("proxy.socks.username")
-	f.secret("proxy.socks.password", &s.Password)
+	f.boundSecret("proxy.socks.password", &s.Password, changed("proxy.socks.address", oldSOCKS, s.Address), s.Address != "")
 	p.Proxy.Bypass = f.lines("proxy.bypass")
 	if s.Address == "" && s.Port == 0 && s.Username == "" && !s.Password.IsSet() {
 		// A disabled SOCKS proxy keeps no version, so an empty section

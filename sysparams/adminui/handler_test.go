@@ -603,7 +603,10 @@ func TestEmailTestOffice365(t *testing.T) {
 		_, _ = w.Write([]byte(`{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}`))
 	}))
 	defer idp.Close()
-	e := newEnv(t, func(p *sysparams.Params) { p.Email.O365.ClientSecret = secO365 }, func(o *adminui.Options) {
+	e := newEnv(t, func(p *sysparams.Params) {
+		p.Email.O365.ClientSecret = secO365
+		p.Email.O365.AuthURL = idp.URL // the stored secret belongs to this login URL
+	}, func(o *adminui.Options) {
 		o.MailOptions.HTTPClient = idp.Client()
 	})
 	before := e.fileBytes()
