@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -221,4 +222,35 @@ func TestCLIFlagsAfterCommand(t *testing.T) {
 	require.Equal(t, "ok\n", r.stdout)
 	r = cli(t, "", nil, "show", "-file")
 	require.Equal(t, 2, r.code)
+}
+
+// TestCLIConcurrentSets runs many sets at once, each with its own store as
+// separate processes have: every one is saved (one revision each). Opening
+// a store used to delete the temp file of another's save in progress,
+// failing it at the rename.
+func TestCLIConcurrentSets(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "params.json")
+	r := cli(t, "", nil, "-file", f, "set", "telephony.system_name=HQ", "telephony.pbx_address=10.0.0.1")
+	require.Equal(t, 0, r.code, r.stderr)
+	const n = 16
+	results := make(chan result, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			var out, errb bytes.Buffer
+			code := run(context.Background(), []string{"-file", f, "set", fmt.Sprintf("telephony.system_name=N%d", i)},
+				strings.NewReader(""), &out, &errb, func(string) string { return "" })
+			results <- result{code, out.String(), errb.String()}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		r := <-results
+		require.Equal(t, 0, r.code, r.stderr)
+	}
+	raw, err := os.ReadFile(f)
+	require.NoError(t, err)
+	var doc struct {
+		Revision int64 `json:"revision"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &doc))
+	require.EqualValues(t, 1+n, doc.Revision)
 }
