@@ -38,7 +38,9 @@
 // https://outlook.office365.com/.default by default); a token for one is
 // never presented to the other. A cached token is replaced a quarter of
 // its lifetime (at most 5 minutes) before it expires, judged by
-// Config.Now; concurrent senders share one fetch. When a service rejects a
+// Config.Now; a claimed lifetime above 24 hours counts as 24 hours.
+// Concurrent senders share one fetch, and a caller waiting for another's
+// fetch gives up at its own context's deadline. When a service rejects a
 // token the cache thought valid, it is dropped and the request repeated
 // once with a fresh one. The configured *http.Client carries the token
 // requests as well as the Graph and EWS requests, so one proxy setting
