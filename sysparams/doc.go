@@ -47,7 +47,8 @@
 //   - An Update whose function fails, whose result does not validate
 //     (*ValidationError) or that cannot be saved leaves the stored file
 //     exactly as it was and notifies no one.
-//   - A file that is not JSON (ErrCorrupt), another program's JSON or a
+//   - A file that is not JSON or not a regular file (ErrCorrupt: a FIFO
+//     is refused rather than read forever), another program's JSON or a
 //     newer schema (ErrForeign), or a file whose secrets cannot be opened
 //     (ErrKeyMissing, ErrDecrypt) is reported by OpenFile, Load and Update
 //     and never overwritten.
