@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -103,7 +104,15 @@ func New(store sysparams.Store, opts Options) (http.Handler, error) {
 
 func (h *handler) routes() {
 	m := http.NewServeMux()
-	m.Handle("GET /static/", http.StripPrefix("/static/", Static()))
+	static := http.StripPrefix("/static/", Static())
+	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			// No directory listings.
+			h.errorPage(w, r, http.StatusNotFound, "Page not found.")
+			return
+		}
+		static.ServeHTTP(w, r)
+	})
 	m.HandleFunc("GET /{$}", h.index)
 	for _, s := range sections {
 		if s.form {
@@ -151,6 +160,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r2.URL = &u
 		r = r2
 	}
+	if !canonicalPath(r.URL.Path) {
+		// The mux would redirect "/static/../email" to "/email", outside
+		// BasePath (or answer a Location-less 3xx): such a path is not a
+		// page of ours.
+		h.errorPage(w, r, http.StatusNotFound, "Page not found.")
+		return
+	}
 	if !h.opts.Authorize(r) {
 		h.log.Info("adminui: request not authorized", "method", r.Method, "path", r.URL.Path)
 		if h.opts.Unauthorized != nil {
@@ -188,13 +204,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.cop.Handler(h.mux).ServeHTTP(w, r)
 }
 
+// canonicalPath reports whether p is an absolute, already clean path:
+// no "." or ".." segments, no empty segments, no backslash (which browsers
+// read as a slash in a Location).
+func canonicalPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, '\\') {
+		return false
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
+}
+
 // noRoute answers a request no pattern matches with the mux's verdict
 // (404, or 405 with its Allow header) as an HTML page.
 func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{header: http.Header{}}
 	h.mux.ServeHTTP(rec, r)
 	code := rec.code
-	if code == 0 {
+	if code != http.StatusMethodNotAllowed {
+		// Only 404 and 405 are answers of their own; a redirect the mux
+		// proposes would leave BasePath.
 		code = http.StatusNotFound
 	}
 	if allow := rec.header.Get("Allow"); allow != "" {
