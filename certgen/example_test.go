@@ -89,3 +89,36 @@ func ExampleCheck() {
 	// expired -151 true
 	// hostname-mismatch
 }
+
+// A boot script that states the whole pair it wants: the same options keep
+// the pair; a name no longer asked for, or another key type, replaces it.
+func ExampleEnsureMatching() {
+	dir, err := os.MkdirTemp("", "certgen-example-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+
+	opts := certgen.Options{Host: "IAS_SRV01", DNSNames: []string{"ias.corp.example"}, IPAddresses: []string{"10.0.0.5"},
+		KeyType: certgen.KeyECDSAP256}
+	first, st, err := certgen.EnsureMatching(dir, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(st.Action, st.State)
+
+	again, st, _ := certgen.EnsureMatching(dir, opts)
+	fmt.Println(st.Action, again.Serial() == first.Serial())
+
+	smaller := certgen.Options{Host: "IAS_SRV01", KeyType: certgen.KeyECDSAP256}
+	fmt.Println(certgen.Differences(again, smaller))
+	p, st, _ := certgen.EnsureMatching(dir, smaller)
+	fmt.Println(st.Action, p.Certificate().DNSNames, p.Serial() == first.Serial())
+	// Output:
+	// created valid
+	// loaded true
+	// [dns names: has [ias.corp.example ias_srv01], asked [ias_srv01] ip addresses: has [10.0.0.5], asked none]
+	// regenerated [ias_srv01] false
+}
