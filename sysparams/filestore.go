@@ -93,7 +93,7 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if err := s.removeOrphans(); err != nil {
+	if err := s.removeOrphans(ctx); err != nil {
 		return nil, err
 	}
 	p, rev, err := s.read()
@@ -112,11 +112,11 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 // there is nothing this process could remove anyway, and it skips. The
 // lock file is not created when there is no temp file at all, so opening
 // a store to read it writes nothing.
-func (s *FileStore) removeOrphans() error {
+func (s *FileStore) removeOrphans(ctx context.Context) error {
 	if !hasOrphans(s.path) && !hasOrphans(s.keyPath) {
 		return nil
 	}
-	unlock, err := lockFile(s.lockPath())
+	unlock, err := lockFile(ctx, s.lockPath())
 	if err != nil {
 		return nil
 	}
@@ -267,7 +267,7 @@ func (s *FileStore) updateLocked(ctx context.Context, fn func(*Params) error) (C
 	if s.closed {
 		return Change{}, ErrClosed
 	}
-	unlock, err := lockFile(s.lockPath())
+	unlock, err := lockFile(ctx, s.lockPath())
 	if err != nil {
 		return Change{}, err
 	}
@@ -387,7 +387,7 @@ func (s *FileStore) RotateKey(ctx context.Context) (newID string, err error) {
 	if s.closed {
 		return "", ErrClosed
 	}
-	unlock, err := lockFile(s.lockPath())
+	unlock, err := lockFile(ctx, s.lockPath())
 	if err != nil {
 		return "", err
 	}
