@@ -40,6 +40,15 @@
 //     are always empty, an empty input keeps the stored value ("leave empty
 //     to keep"), a "Remove the stored value" checkbox or "Forget" clears
 //     it. Error messages come from Validate, which never quotes a secret.
+//   - A stored secret is only sent to the destination it was saved for:
+//     a form that changes email.server, the Office 365 login or server
+//     URL or cloud, or a proxy address, with the password input empty,
+//     is refused with "type it again" (nothing is saved, "Test
+//     connection" connects nowhere); when the secret is no longer used,
+//     it is dropped instead. So nobody with access to the pages can have
+//     a stored password delivered to a server of theirs.
+//   - Paths that are not canonical (dot segments, "//", backslash) are
+//     404, never a redirect; /static/ lists nothing.
 //   - Every response carries Content-Security-Policy (default-src 'none';
 //     this origin's stylesheet and form targets only; no script),
 //     X-Frame-Options DENY, Referrer-Policy no-referrer, Cache-Control
@@ -50,7 +59,11 @@
 //
 // Saves go through Store.Update: a form that does not convert or does not
 // validate stores nothing (the parameter file stays byte-identical); a
-// store failure is a 500 page naming the problem. Saving one section
+// store failure is a 500 page naming the problem. Every section form
+// carries a keyed stamp of the section as it was stored when the page was
+// rendered; a save whose section was changed by someone else in the
+// meantime is refused with 409 and the current values (no lost update).
+// A post without a stamp (a script) is applied as it comes. Saving one section
 // validates the whole set, so problems of other sections (telephony not
 // configured yet) are listed with links to their pages. The certificate
 // page only inspects the certificate; it is created or renewed only by

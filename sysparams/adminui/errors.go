@@ -16,4 +16,7 @@ var (
 	// ErrCSRF is the reason logged when a state-changing request carries no
 	// valid CSRF token; the client gets 403.
 	ErrCSRF = errors.New("adminui: missing or invalid CSRF token")
+	// errStale refuses a save whose form was rendered from values that
+	// have been changed since (answered with 409, never returned).
+	errStale = errors.New("adminui: section changed since the form was loaded")
 )

@@ -346,6 +346,9 @@ func (h *handler) saveSection(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var candidate *sysparams.Params
 		ch, err := h.store.Update(r.Context(), func(p *sysparams.Params) error {
+			if h.stale(p, name, r.PostFormValue(stampField)) {
+				return errStale
+			}
 			candidate = p
 			if ferr := apply(p, r.PostForm); ferr != nil {
 				// Report the form's problems together with the rest.
@@ -368,6 +371,15 @@ func (h *handler) saveSection(name string) http.HandlerFunc {
 func (h *handler) afterSave(w http.ResponseWriter, r *http.Request, name string, candidate *sysparams.Params, ch sysparams.Change, err error) {
 	var verr *sysparams.ValidationError
 	switch {
+	case errors.Is(err, errStale):
+		h.log.Info("adminui: change refused: section changed since the form was loaded", "section", name)
+		p, ok := h.load(w, r)
+		if !ok {
+			return
+		}
+		pg := h.sectionPage(r, name, p)
+		pg.Conflict = true
+		h.render(w, r, http.StatusConflict, name, pg)
 	case err == nil:
 		h.log.Info("adminui: parameters saved", "section", name, "fields", ch.Fields, "revision", ch.Revision, "restart", ch.Restart.String())
 		http.Redirect(w, r, h.url("/"+name)+"?"+flashQuery(ch), http.StatusSeeOther)

@@ -72,6 +72,25 @@ type page struct {
 	Refused bool
 	// DefaultURL is the web server URL in effect.
 	DefaultURL string
+	// Conflict is true when a save was refused because someone else
+	// saved the section after the form was loaded.
+	Conflict bool
+}
+
+// Stamp is the stamp of the stored section for the form's hidden field
+// (stored, not a refused candidate: the form is based on what is stored).
+func (pg *page) Stamp() string {
+	if pg.Section == "" || pg.h == nil {
+		return ""
+	}
+	p := pg.P
+	if pg.stored != nil {
+		p = pg.stored
+	}
+	if p == nil {
+		return ""
+	}
+	return pg.h.stamp(p, pg.Section)
 }
 
 // setProblems records the problems of err (a *sysparams.ValidationError
