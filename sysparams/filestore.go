@@ -40,13 +40,16 @@ type FileStore struct {
 	now     func() time.Time
 	subs    Subscribers
 
-	mu     sync.Mutex // guards keys, last, cache, closed, hook
+	mu     sync.Mutex // guards keys, last, cache, closed, hook, afterParse
 	keys   *Keyring   // nil until loaded or created
 	last   *Params    // the parameters last loaded or saved, for Reload
 	lastRv int64
 	cache  *readCache // the decoded file, while it is unchanged
 	closed bool
 	hook   crashHook
+	// afterParse lets tests act between the reads of the parameter file
+	// and of the key file. nil in production.
+	afterParse func()
 }
 
 var _ Store = (*FileStore)(nil)
@@ -146,6 +149,18 @@ func (s *FileStore) KeyPath() string { return s.keyPath }
 // read loads the file: Defaults() and revision 0 when it does not exist.
 // Called with mu held or before the store is shared.
 func (s *FileStore) read() (*Params, int64, error) {
+	p, rev, err := s.readOnce()
+	if errors.Is(err, ErrKeyUnknown) {
+		// Reads take no lock: a key rotation by another process may have
+		// retired the key of the revision read here between the reads of
+		// the parameter file and of the key file. The file in place now
+		// is sealed with a key the key file holds.
+		p, rev, err = s.readOnce()
+	}
+	return p, rev, err
+}
+
+func (s *FileStore) readOnce() (*Params, int64, error) {
 	fi, err := os.Stat(s.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.cache = nil
@@ -179,6 +194,9 @@ func (s *FileStore) read() (*Params, int64, error) {
 	d, err := ParseDocument(b)
 	if err != nil {
 		return nil, 0, &FileError{Path: s.path, Err: err}
+	}
+	if s.afterParse != nil {
+		s.afterParse()
 	}
 	if len(d.Secrets) > 0 && s.keys == nil {
 		k, err := LoadKeyFile(s.keyPath)

@@ -226,3 +226,28 @@ func TestRotateKeyFailureKeepsKeysOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "new", p.Email.Password.Reveal())
 }
+
+// TestReadDuringKeyRotationInAnotherProcess: a store that has not loaded
+// the keys yet reads the parameter file, then another process rotates the
+// key (new file sealed with the new key, old key retired) before this one
+// reads the key file. The read used to fail with ErrKeyUnknown; it now
+// reads the file again and opens it.
+func TestReadDuringKeyRotationInAnotherProcess(t *testing.T) {
+	ctx := context.Background()
+	a, path := openTemp(t) // no file yet: a loads no keys
+	b, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err)
+	_, err = b.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+
+	a.mu.Lock()
+	a.afterParse = func() {
+		a.afterParse = nil // once
+		_, err := b.RotateKey(ctx)
+		require.NoError(t, err)
+	}
+	a.mu.Unlock()
+	p, err := a.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, testCloudSecret, p.Cloud.ClientSecret.Reveal())
+}
