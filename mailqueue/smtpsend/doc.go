@@ -32,7 +32,9 @@
 // kept and reused for consecutive messages: NOOP before reusing one, RSET
 // after an aborted transaction, and a transparent reconnect when a kept
 // connection was dropped while idle (a 421, a reset); that is not a
-// failure. A Dialer (for example a proxy) may hand over a connection whose
+// failure. CloseIdle (mailqueue.IdleCloser, called by the queue after
+// Config.IdleClose without work) sends QUIT on the kept connections and
+// leaves the Sender usable; Close does the same and ends it. A Dialer (for example a proxy) may hand over a connection whose
 // first bytes it has already buffered; they are read as the greeting.
 // Credentials never appear in logs, errors, the Report or the protocol
 // trace (the AUTH exchange is replaced by a note); Config prints them

@@ -28,8 +28,9 @@ type Sender struct {
 }
 
 var (
-	_ mailqueue.Sender = (*Sender)(nil)
-	_ io.Closer        = (*Sender)(nil)
+	_ mailqueue.Sender     = (*Sender)(nil)
+	_ mailqueue.IdleCloser = (*Sender)(nil)
+	_ io.Closer            = (*Sender)(nil)
 )
 
 // New validates cfg, fills defaults and returns a Sender. No connection is
@@ -178,6 +179,24 @@ func (s *Sender) put(sess *session) {
 	}
 	s.idle = append(s.idle, sess)
 	s.mu.Unlock()
+}
+
+// CloseIdle sends QUIT on every connection kept for reuse and closes it,
+// like http.Transport.CloseIdleConnections. Connections in use by a Send
+// in progress are not touched (they are kept or closed when that Send
+// ends). The Sender stays usable: the next Send connects again. The queue
+// calls it (mailqueue.IdleCloser) after Config.IdleClose without work, so
+// the server does not hold a connection open for an idle client. It
+// always returns nil.
+func (s *Sender) CloseIdle() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.mu.Unlock()
+	for _, sess := range idle {
+		sess.quit()
+	}
+	return nil
 }
 
 // Close sends QUIT on every kept connection and closes them. Later Sends

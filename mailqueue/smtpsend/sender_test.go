@@ -945,3 +945,40 @@ func TestThroughSOCKS5Proxy(t *testing.T) {
 	require.Len(t, be.messages(), 3)
 	require.True(t, be.messages()[0].TLS)
 }
+
+func TestCloseIdleQuitsKeptConnectionAndStaysUsable(t *testing.T) {
+	greet := script{
+		S("220 mail.test ESMTP\r\n"),
+		C("EHLO localhost"),
+		S("250 mail.test\r\n"),
+		C("EHLO localhost"),
+		S("250 mail.test\r\n"),
+	}
+	tx := script{
+		C("MAIL FROM:<vm@example.com>"), S("250 2.1.0 ok\r\n"),
+		C("RCPT TO:<bob@example.com>"), S("250 2.1.5 ok\r\n"),
+		C("DATA"), S("354 go ahead\r\n"),
+		dataStep(), S("250 2.0.0 queued\r\n"),
+	}
+	conn := append(append(script{}, greet...), tx...)
+	sc := startScripted(t, conn, conn)
+	s := newSender(t, baseConfig(t, sc.port()))
+	var ic mailqueue.IdleCloser = s
+	ctx := context.Background()
+	require.NoError(t, s.Send(ctx, env(), []byte(testMsg)))
+	require.NoError(t, ic.CloseIdle())
+	// CloseIdle waited for the server's 221, which the script sends after
+	// recording QUIT.
+	wantFirst := "EHLO localhost\r\nEHLO localhost\r\nMAIL FROM:<vm@example.com>\r\nRCPT TO:<bob@example.com>\r\nDATA\r\n" + testMsg + ".\r\nQUIT\r\n"
+	require.Equal(t, wantFirst, sc.log(0))
+	require.NoError(t, ic.CloseIdle(), "nothing kept: a no-op")
+
+	// Still usable: the next Send dials a new connection (no NOOP on a
+	// closed one).
+	require.NoError(t, s.Send(ctx, env(), []byte(testMsg)))
+	require.NoError(t, s.Close())
+	require.Eventually(t, func() bool { return strings.Contains(sc.log(1), "QUIT") }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, sc.err(0))
+	require.NoError(t, sc.err(1))
+	require.Equal(t, wantFirst, sc.log(1))
+}
