@@ -68,7 +68,16 @@ func TestClusterRunnerProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	pool, err := newSchemaPool(ctx, os.Getenv(dsnEnv), os.Getenv(envSchema), 8)
+	cfg, err := pgxpool.ParseConfig(os.Getenv(dsnEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = os.Getenv(envSchema)
+	// Named, so a test can wait until the server has finished what a
+	// killed runner sent (runnerAppName).
+	cfg.ConnConfig.RuntimeParams["application_name"] = runnerAppName(os.Getenv(envSchema), os.Getenv(envOwner))
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +99,27 @@ func TestClusterRunnerProcess(t *testing.T) {
 	fmt.Println("ready")
 	if err := q.Run(ctx); err != nil && ctx.Err() == nil {
 		t.Fatal(err)
+	}
+}
+
+// runnerAppName is the application_name of a runner's connections.
+func runnerAppName(schema, owner string) string { return "runner-" + owner + "-" + schema }
+
+// waitBackendsGone waits until the server has no connection of the runner
+// left. A killed runner's last command (an Ack, a sink insert) may still be
+// executing when its process is gone; its backend ends only after that.
+func waitBackendsGone(t *testing.T, pool *pgxpool.Pool, app string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var n int
+		require.NoError(t, pool.QueryRow(context.Background(),
+			`SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n))
+		if n == 0 {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "%d connections of %s still open a minute after its death", n, app)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -272,6 +302,9 @@ func TestClusterSIGKILLedRunner(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	<-victim.done
+	// The server may still be executing the victim's last command (an
+	// Ack that removes its message): take the snapshot once it is done.
+	waitBackendsGone(t, pool, runnerAppName(schema, victim.owner))
 	// What the victim held when it died (it cannot change any more).
 	rows, err := pool.Query(ctx, `SELECT id, data FROM ucxkit_mail_queue WHERE state = 'leased' AND lease_owner = 'victim'`)
 	require.NoError(t, err)
