@@ -45,9 +45,17 @@
 // Config.MaxLifetime (plus at most one backoff interval). Exactly-once is
 // impossible (RFC 1047): a message is sent twice only when the process dies
 // or the connection is lost after the server accepted it and before the
-// spool recorded that; the message keeps its Message-ID, so duplicates are
+// spool recorded that, or when the store fails to remove a delivered
+// message; the message keeps its Message-ID, so duplicates are
 // recognisable, and an attempt lost after the final dot is flagged
-// possible_duplicate. Every message file carries its length and CRC-32C;
+// possible_duplicate.
+//
+// Config.OnDelivered runs once per attempt the server accepted, with the
+// Meta as after that attempt (State "delivered", Attempts counting it),
+// after the message was removed from the store. If that removal failed it
+// is still called, because the recipient has the message, with
+// Meta.AckError saying why: the message stays leased in the store and is
+// sent (and reported) again when the lease expires or the spool reopens. Every message file carries its length and CRC-32C;
 // a torn or altered file is quarantined, never sent. An fsync failure makes
 // the spool refuse further writes (ErrSyncFailed) rather than trust a
 // retried fsync. TestCrashTorture kills a producer and runner hundreds of

@@ -80,8 +80,13 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives delivery events. Nil is silent.
 	Logger *slog.Logger
-	// OnDelivered is called after a message was accepted by the server
-	// and removed from the store.
+	// OnDelivered is called after a message was accepted by the server,
+	// once per accepted attempt. Meta is as after that attempt: State is
+	// StateDelivered and Attempts counts it. Normally the message has been
+	// removed from the store; if removing it failed, OnDelivered is still
+	// called (the recipient has the message) with Meta.AckError set: the
+	// message stays in the store and will be sent, and reported, again, a
+	// duplicate with the same Message-ID.
 	OnDelivered func(Meta)
 	// OnFailed is called after a message was moved to the dead letters
 	// (permanent failure or expired); err says why.
@@ -657,11 +662,22 @@ func (q *Queue) deliver(ctx context.Context, ref *senderRef, probe bool, it Item
 	now := q.now()
 	if err == nil {
 		q.release(ref, probe, true)
+		// Report the message as it is after this attempt: counted, and
+		// delivered rather than leased.
+		m.Attempts++
+		m.State = StateDelivered
 		if aerr := q.cfg.Store.Ack(rctx, m.ID); aerr != nil {
-			q.log.Error("mailqueue: delivered but not removed (will be sent again)", "id", m.ID, "err", aerr)
+			// The recipient has the message, so it is reported delivered;
+			// the lease stays in the store and runs out, then the message
+			// is sent again.
+			m.AckError = aerr.Error()
+			q.log.Error("mailqueue: delivered but not removed from the store (will be sent again: a duplicate)",
+				"id", m.ID, "err", aerr)
+		} else {
+			m.LeaseOwner, m.LeaseExpires = "", time.Time{}
 		}
 		q.sent.Add(1)
-		q.log.Info("mailqueue: delivered", "id", m.ID, "attempts", m.Attempts+1)
+		q.log.Info("mailqueue: delivered", "id", m.ID, "attempts", m.Attempts)
 		q.recovered(ref)
 		if q.cfg.OnDelivered != nil {
 			q.cfg.OnDelivered(m)

@@ -475,3 +475,64 @@ func TestDefaultBackoff(t *testing.T) {
 	d := DefaultBackoff(1, &DeliveryError{Class: ClassTemporary, RetryAfter: 3 * time.Hour})
 	assert.Equal(t, 3*time.Hour, d, "the server's Retry-After wins when longer")
 }
+
+// ackFailStore is a Spool whose Ack (removal of a delivered message) fails.
+type ackFailStore struct{ *Spool }
+
+func (ackFailStore) Ack(context.Context, string) error { return errors.New("disk on fire") }
+
+func TestQueueOnDeliveredMetaAfterAttempt(t *testing.T) {
+	type seen struct {
+		m       Meta
+		inStore int
+	}
+	got := make(chan seen, 4)
+	var h *harness
+	h = newHarness(t, func(c *Config) {
+		c.OnDelivered = func(m Meta) {
+			l, _ := h.spool.List(context.Background())
+			got <- seen{m, len(l)}
+		}
+	})
+	h.sender.answer = func(_ string, n int) error {
+		if n == 1 {
+			return &DeliveryError{Class: ClassTemporary, Code: 451, Err: errors.New("try later")}
+		}
+		return nil
+	}
+	ids := h.enqueue("x")
+	h.run()
+	waitFor(t, "released", func() bool { l := h.list(); return len(l) == 1 && l[0].Attempts == 1 })
+	h.clock.Add(2 * time.Minute)
+	s := <-got
+	assert.Equal(t, ids[0], s.m.ID)
+	assert.Equal(t, 2, s.m.Attempts, "the delivering attempt is counted")
+	assert.Equal(t, StateDelivered, s.m.State)
+	assert.Empty(t, s.m.AckError)
+	assert.Empty(t, s.m.LeaseOwner)
+	assert.True(t, s.m.LeaseExpires.IsZero())
+	assert.Equal(t, 0, s.inStore, "removed from the store before the callback")
+}
+
+func TestQueueOnDeliveredReportsFailedRemoval(t *testing.T) {
+	got := make(chan Meta, 4)
+	h := newHarness(t, func(c *Config) {
+		c.OnDelivered = func(m Meta) { got <- m }
+	})
+	h.q.cfg.Store = ackFailStore{h.spool}
+	ids := h.enqueue("x")
+	h.run()
+	m := <-got
+	assert.Equal(t, ids[0], m.ID)
+	assert.Equal(t, 1, m.Attempts)
+	assert.Equal(t, StateDelivered, m.State, "the server accepted it: reported as delivered")
+	assert.Contains(t, m.AckError, "disk on fire", "the callback learns that a duplicate will follow")
+	assert.NotEmpty(t, m.LeaseOwner, "still leased in the store")
+	l := h.list()
+	require.Len(t, l, 1, "kept in the store, to be sent again")
+	assert.Equal(t, StateLeased, l[0].State)
+	assert.Empty(t, l[0].AckError, "never persisted")
+	raw, err := Meta{ID: "a", AckError: "x"}.MarshalJSON()
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"ack_error":"x"`)
+}

@@ -9,11 +9,14 @@ import (
 // State is where a message is in its life.
 type State string
 
-// Message states, as shown by Store.List and the status CLI.
+// Message states. Store.List and the status CLI show the first three;
+// StateDelivered appears only in the Meta that Config.OnDelivered
+// receives, because stores remove delivered messages.
 const (
-	StateQueued State = "queued" // waiting for its next attempt
-	StateLeased State = "leased" // claimed by a runner, attempt in progress
-	StateFailed State = "failed" // dead letter, with a reason
+	StateQueued    State = "queued"    // waiting for its next attempt
+	StateLeased    State = "leased"    // claimed by a runner, attempt in progress
+	StateFailed    State = "failed"    // dead letter, with a reason
+	StateDelivered State = "delivered" // accepted by the server
 )
 
 // Meta is the human-readable metadata of one message. Stores persist it as
@@ -44,6 +47,13 @@ type Meta struct {
 	LeaseExpires time.Time `json:"lease_expires,omitzero"`
 	// Reason explains why a failed message was given up.
 	Reason string `json:"reason,omitempty"`
+	// AckError is set only in the Meta that Config.OnDelivered receives,
+	// when the server accepted the message but the store could not remove
+	// it (Store.Ack failed): the message is still in the store, leased, and
+	// will be sent again when its lease expires or the store is reopened,
+	// so the recipient gets a duplicate with the same Message-ID. Stores
+	// never persist it.
+	AckError string `json:"ack_error,omitempty"`
 }
 
 // MarshalJSON writes the fields with their JSON names; last_class is
