@@ -297,9 +297,95 @@ func TestChromiumIntegration(t *testing.T) {
 	for _, s := range []string{secEmail, secHTTP, secCloud} {
 		assert.NotContains(t, b.html(), s)
 	}
+	moreSections(t, b)
 	entries, err := os.ReadDir(b.shots)
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, len(entries), 15)
+	assert.GreaterOrEqual(t, len(entries), 21)
 	t.Logf("screenshots in %s", b.shots)
 
+}
+
+// moreSections drives the variants the first pass does not: the Office
+// 365 email form, a changed server that asks for the password again, SOCKS
+// v4, remember-user, "use default settings" turned back on, regenerating
+// an existing certificate, and a save refused because someone else saved
+// the page meanwhile.
+func moreSections(t *testing.T, b *browser) {
+	// A new server with the password left empty: type it again.
+	b.open("/email")
+	b.set("f-email-server", "mail.example.com")
+	b.submit("form[action='/email'] button:not([formaction])", "#problems")
+	assert.Contains(t, b.text("#f-email-password-d .err"), "type it again: the server changed")
+	assert.Equal(t, "127.0.0.1", b.params().Email.Server)
+	b.shot("16-email-retype-password")
+
+	// Office 365.
+	b.open("/email")
+	b.do(chromedp.SetValue(chromedp.CSS("#f-email-protocol"), "o365"))
+	b.set("f-email-o365-client_id", "1cb8b5d2-8724-4f32-8152-a16a230b682b")
+	b.set("f-email-o365-tenant_id", "969d5b92-bc05-403f-b576-97201b665e65")
+	b.set("f-email-o365-client_secret", secO365)
+	b.set("f-email-o365-address", "fax@example.com")
+	b.submit("form[action='/email'] button:not([formaction])", ".notice.ok")
+	p := b.params()
+	assert.Equal(t, sysparams.ProtocolO365, p.Email.Protocol)
+	assert.Equal(t, secO365, p.Email.O365.ClientSecret.Reveal())
+	assert.NotContains(t, b.html(), secO365)
+	b.open("/")
+	assert.Contains(t, b.text("table.sections"), "Office 365 as fax@example.com")
+	b.shot("17-email-o365-saved")
+
+	// SOCKS v4 beside the HTTP proxy.
+	b.open("/proxy")
+	b.set("f-proxy-socks-address", "10.0.0.4")
+	b.set("f-proxy-socks-port", "1080")
+	b.do(chromedp.Click(chromedp.CSS("#f-proxy-socks-version-4")))
+	b.submit("form[action='/proxy'] button", ".notice.ok")
+	p = b.params()
+	assert.Equal(t, 4, p.Proxy.SOCKS.Version)
+	assert.Equal(t, secHTTP, p.Proxy.HTTP.Password.Reveal(), "same HTTP proxy: the stored password is kept")
+	b.shot("18-proxy-socks4")
+
+	// Remember logged in user.
+	b.open("/authentication")
+	want := !p.Authentication.RememberUser
+	b.do(chromedp.SetValue(chromedp.CSS("#f-authentication-remember_user"), fmt.Sprint(want)))
+	b.submit("form[action='/authentication'] button", ".notice.ok")
+	assert.Equal(t, want, b.params().Authentication.RememberUser)
+
+	// Back to the default numbering plan; the custom one is kept.
+	b.open("/numbering_plan")
+	b.do(chromedp.Click(chromedp.CSS("#f-numbering_plan-use_defaults")))
+	b.submit("form[action='/numbering_plan'] button", ".notice.ok")
+	p = b.params()
+	assert.True(t, p.NumberingPlan.UseDefaults)
+	assert.Equal(t, []string{"2XXX", "3XXX"}, p.NumberingPlan.InternalPatterns)
+	b.shot("19-numbering-plan-defaults")
+
+	// Regenerate the existing certificate: a new serial, and the
+	// download link.
+	b.open("/certificate")
+	serial := b.text("section.cert dd code")
+	b.submit("form[action='/certificate/regenerate'] button", ".notice.ok")
+	assert.Contains(t, b.text(".notice.ok"), "Certificate regenerated")
+	assert.NotEqual(t, serial, b.text("section.cert dd code"))
+	href, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS("a.button"), "href"))
+	require.NoError(t, err)
+	assert.Equal(t, "/certificate/cert.pem", href.Value)
+	b.shot("20-certificate-regenerated")
+
+	// Someone else saves the telephony page while it is open here.
+	b.open("/telephony")
+	b.set("f-telephony-system_name", "Mine")
+	_, err = b.store.Update(context.Background(), func(p *sysparams.Params) error {
+		p.Telephony.SystemName = "Theirs"
+		return nil
+	})
+	require.NoError(t, err)
+	b.submit("form[action='/telephony'] button", "#conflict")
+	assert.Equal(t, "Theirs", b.params().Telephony.SystemName)
+	v, err := chromedp.Run(b.ctx, chromedp.Value(chromedp.CSS("#f-telephony-system_name")))
+	require.NoError(t, err)
+	assert.Equal(t, "Theirs", v, "the page shows what is stored now")
+	b.shot("21-telephony-conflict")
 }

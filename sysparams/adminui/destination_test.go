@@ -25,7 +25,7 @@ func TestStoredSecretStaysWithItsDestination(t *testing.T) {
 			"email.server": {server}, "email.port": {"25"}, "email.security": {"auto"}, "email.use_auth": {"on"},
 			"email.username": {"fax"}, "email.proxy": {"none"}, "email.o365.mode": {"graph"}, "email.o365.cloud": {"global"}}
 	}
-	const retype = "type it again: email.server changed"
+	const retype = "type it again: the server changed"
 
 	t.Run("smtp test connection to another server", func(t *testing.T) {
 		e := newEnv(t, withSecrets)
@@ -74,7 +74,7 @@ func TestStoredSecretStaysWithItsDestination(t *testing.T) {
 			"email.o365.tenant_id": {"969d5b92-bc05-403f-b576-97201b665e65"}, "email.o365.address": {"fax@example.com"},
 			"email.o365.mode": {"graph"}, "email.o365.cloud": {"global"}, "email.o365.auth_url": {idp.URL}})
 		require.Equal(t, http.StatusUnprocessableEntity, r.code, r.body)
-		assert.Contains(t, fieldDesc(r.body, "f-email-o365-client_secret"), "type it again: email.o365.auth_url changed")
+		assert.Contains(t, fieldDesc(r.body, "f-email-o365-client_secret"), "type it again: the authentication URL changed")
 		assert.Zero(t, hits.Load(), "the stored client secret never reached the new login URL")
 		e.requireNoSecrets()
 	})
@@ -84,7 +84,7 @@ func TestStoredSecretStaysWithItsDestination(t *testing.T) {
 			"proxy.socks.address": {"10.0.0.4"}, "proxy.socks.port": {"1080"}, "proxy.socks.version": {"5"}, "proxy.socks.username": {"su"}}
 		r := e.post("/proxy", "/proxy", f)
 		require.Equal(t, http.StatusUnprocessableEntity, r.code, r.body)
-		assert.Contains(t, fieldDesc(r.body, "f-proxy-http-password"), "type it again: proxy.http.address changed")
+		assert.Contains(t, fieldDesc(r.body, "f-proxy-http-password"), "type it again: the proxy address changed")
 		assert.NotContains(t, fieldDesc(r.body, "f-proxy-socks-password"), "type it again")
 		// An unused secret whose destination goes away is dropped, so it
 		// cannot follow a later address.

@@ -85,10 +85,10 @@ func (f *form) secret(name string, cur *sysparams.Secret) {
 // boundSecret is secret for a credential that belongs to a destination
 // (the SMTP server, the Office 365 login URL, a proxy). A stored secret is
 // only ever sent where it was saved for: when moved names a destination
-// field whose value the form changes and the password input is empty, the
-// stored secret is not carried over. If the form still uses the secret
-// (used), that is a field error asking for it again; otherwise the stored
-// secret is dropped, so that it cannot follow the new destination later.
+// whose value the form changes (moved says which, in words) and the
+// password input is empty, the stored secret is not carried over. If the
+// form still uses the secret (used), that is a field error asking for it
+// again; otherwise the stored secret is dropped, so that it cannot follow the new destination later.
 // Without this, anyone with access to the pages could point "Test
 // connection" (or the saved settings) at a server of theirs and receive
 // a password the pages never show.
@@ -104,15 +104,16 @@ func (f *form) boundSecret(name string, cur *sysparams.Secret, moved string, use
 	*cur = ""
 }
 
-// changed returns field when the form changes a destination value
-// (compared case-insensitively: host names and URLs), else "". An empty
+// changed returns what (the destination, in words) when the form changes
+// a destination value (compared case-insensitively: host names and URLs),
+// else "". An empty
 // old value is a destination too: the default Office 365 login URL, or
 // none at all.
-func changed(field, old, now string) string {
+func changed(what, old, now string) string {
 	if strings.EqualFold(old, now) {
 		return ""
 	}
-	return field
+	return what
 }
 
 // cloudName is the Office 365 cloud with its default spelled out.
@@ -159,14 +160,14 @@ func applyEmail(p *sysparams.Params, v url.Values) error {
 	o.Cloud = o365.Cloud(f.text("email.o365.cloud"))
 	o.AuthURL = f.text("email.o365.auth_url")
 	o.ServerURL = f.text("email.o365.server_url")
-	f.boundSecret("email.password", &e.Password, changed("email.server", oldServer, e.Server),
+	f.boundSecret("email.password", &e.Password, changed("the server", oldServer, e.Server),
 		e.UseAuth && e.Protocol != sysparams.ProtocolO365)
-	moved := changed("email.o365.auth_url", oldAuth, o.AuthURL)
+	moved := changed("the authentication URL", oldAuth, o.AuthURL)
 	if moved == "" {
-		moved = changed("email.o365.server_url", oldExch, o.ServerURL)
+		moved = changed("the server URL", oldExch, o.ServerURL)
 	}
 	if moved == "" {
-		moved = changed("email.o365.cloud", oldCloud, cloudName(o.Cloud))
+		moved = changed("the cloud", oldCloud, cloudName(o.Cloud))
 	}
 	f.boundSecret("email.o365.client_secret", &o.ClientSecret, moved, e.Protocol == sysparams.ProtocolO365)
 	return f.l.Err()
@@ -217,7 +218,7 @@ func applyProxy(p *sysparams.Params, v url.Values) error {
 	h.Address = f.text("proxy.http.address")
 	h.Port = f.number("proxy.http.port", h.Port)
 	h.Username = f.text("proxy.http.username")
-	f.boundSecret("proxy.http.password", &h.Password, changed("proxy.http.address", oldHTTP, h.Address), h.Address != "")
+	f.boundSecret("proxy.http.password", &h.Password, changed("the proxy address", oldHTTP, h.Address), h.Address != "")
 	h.TLS = f.check("proxy.http.tls")
 	s.Address = f.text("proxy.socks.address")
 	s.Port = f.number("proxy.socks.port", s.Port)
@@ -230,7 +231,7 @@ func applyProxy(p *sysparams.Params, v url.Values) error {
 		f.l.Add("proxy.socks.version", "must be 4 or 5, got %q", clip(ver))
 	}
 	s.Username = f.text("proxy.socks.username")
-	f.boundSecret("proxy.socks.password", &s.Password, changed("proxy.socks.address", oldSOCKS, s.Address), s.Address != "")
+	f.boundSecret("proxy.socks.password", &s.Password, changed("the proxy address", oldSOCKS, s.Address), s.Address != "")
 	p.Proxy.Bypass = f.lines("proxy.bypass")
 	if s.Address == "" && s.Port == 0 && s.Username == "" && !s.Password.IsSet() {
 		// A disabled SOCKS proxy keeps no version, so an empty section

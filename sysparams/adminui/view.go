@@ -256,6 +256,9 @@ func (pg *page) Password(path, label string) Field {
 	f.Stored = cur.IsSet()
 	if f.Stored {
 		f.Hint = "A value is stored. Leave empty to keep it."
+		if len(f.Errs) > 0 {
+			f.Hint = "A value is stored."
+		}
 	}
 	if pg.stored != nil && secretAt(pg.P, path) != cur && secretAt(pg.P, path).IsSet() {
 		f.Hint = "The value you typed was not saved; type it again."
