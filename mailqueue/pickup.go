@@ -26,8 +26,56 @@ type Quarantiner interface {
 // Quarantine moves the file at path into corrupt/ next to a .reason file.
 func (s *Spool) Quarantine(path string, reason error) { s.quarantine(path, reason) }
 
-// ErrPickup is wrapped by every ParsePickup error.
-var ErrPickup = errors.New("mailqueue: pickup file")
+// ErrPickup is matched (errors.Is) by every ParsePickup error: the
+// message cannot be queued as it is. Its text names no source; the
+// *MessageError that ParsePickup returns carries one.
+var ErrPickup = errors.New("mailqueue: unusable message")
+
+// MessageError is the error of ParsePickup and ParsePickupWithEnvelope (and
+// of an oversized pickup file): what is wrong with a message and where it
+// came from. errors.Is(err, ErrPickup) reports true for it.
+type MessageError struct {
+	// Source names where the message came from: a file path, "stdin".
+	// ParsePickup cannot know it and leaves it empty ("message" is shown);
+	// the caller that read the bytes sets it, as Queue.IngestPickup does
+	// with the pickup file's path.
+	Source string
+	// Problem says what is wrong, e.g. `malformed header line "x"`.
+	Problem string
+	// Err is the underlying error, if any (for errors.As).
+	Err error
+}
+
+// Error returns "mailqueue: SOURCE: PROBLEM".
+func (e *MessageError) Error() string {
+	src := e.Source
+	if src == "" {
+		src = "message"
+	}
+	return "mailqueue: " + src + ": " + e.Problem
+}
+
+// Is reports whether target is ErrPickup.
+func (e *MessageError) Is(target error) bool { return target == ErrPickup }
+
+// Unwrap returns the underlying error.
+func (e *MessageError) Unwrap() error { return e.Err }
+
+// WithSource returns err with Source set to source when err is (or wraps) a
+// *MessageError, and err unchanged otherwise. It does not modify err.
+func WithSource(err error, source string) error {
+	var me *MessageError
+	if !errors.As(err, &me) {
+		return err
+	}
+	c := *me
+	c.Source = source
+	return &c
+}
+
+func msgErr(err error, format string, args ...any) error {
+	return &MessageError{Problem: fmt.Sprintf(format, args...), Err: err}
+}
 
 // ParsePickup turns a file dropped into the pickup folder into an envelope
 // and the bytes to send:
@@ -56,19 +104,19 @@ func ParsePickupWithEnvelope(raw []byte, now time.Time, host string, override En
 		body = nil
 	}
 	if len(bytes.TrimSpace(hdr)) == 0 {
-		return Envelope{}, nil, fmt.Errorf("%w: no header fields", ErrPickup)
+		return Envelope{}, nil, msgErr(nil, "no header fields")
 	}
 	var fields [][]byte
 	for _, line := range bytes.Split(hdr, []byte("\r\n")) {
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
 			if len(fields) == 0 {
-				return Envelope{}, nil, fmt.Errorf("%w: continuation line before the first header field", ErrPickup)
+				return Envelope{}, nil, msgErr(nil, "continuation line before the first header field")
 			}
 			fields[len(fields)-1] = append(append(fields[len(fields)-1], '\r', '\n'), line...)
 			continue
 		}
 		if i := bytes.IndexByte(line, ':'); i <= 0 || bytes.ContainsAny(line[:i], " \t") {
-			return Envelope{}, nil, fmt.Errorf("%w: malformed header line %q", ErrPickup, truncate(line, 60))
+			return Envelope{}, nil, msgErr(nil, "malformed header line %q", truncate(line, 60))
 		}
 		fields = append(fields, bytes.Clone(line))
 	}
@@ -111,11 +159,14 @@ func ParsePickupWithEnvelope(raw []byte, now time.Time, host string, override En
 	}
 	if !hasSender {
 		if len(from) == 0 {
-			return Envelope{}, nil, fmt.Errorf("%w: no sender (X-Sender or From)", ErrPickup)
+			return Envelope{}, nil, msgErr(nil, "no sender (X-Sender or From)")
 		}
 		addrs, err := mail.ParseAddressList(from[0])
-		if err != nil || len(addrs) == 0 {
-			return Envelope{}, nil, fmt.Errorf("%w: From: %v", ErrPickup, err)
+		if err != nil {
+			return Envelope{}, nil, msgErr(err, "From: %v", err)
+		}
+		if len(addrs) == 0 {
+			return Envelope{}, nil, msgErr(nil, "From: no address")
 		}
 		env.From = addrs[0].Address
 	}
@@ -126,7 +177,7 @@ func ParsePickupWithEnvelope(raw []byte, now time.Time, host string, override En
 			}
 			addrs, err := mail.ParseAddressList(v)
 			if err != nil {
-				return Envelope{}, nil, fmt.Errorf("%w: recipients: %v", ErrPickup, err)
+				return Envelope{}, nil, msgErr(err, "recipients: %v", err)
 			}
 			for _, a := range addrs {
 				env.To = append(env.To, a.Address)
@@ -134,7 +185,7 @@ func ParsePickupWithEnvelope(raw []byte, now time.Time, host string, override En
 		}
 	}
 	if err := ValidateEnvelope(env); err != nil {
-		return Envelope{}, nil, fmt.Errorf("%w: %w", ErrPickup, err)
+		return Envelope{}, nil, msgErr(err, "%s", strings.TrimPrefix(err.Error(), "mailqueue: "))
 	}
 	if host == "" {
 		host = "localhost"
@@ -229,6 +280,7 @@ func (q *Queue) IngestPickup(ctx context.Context) (int, error) {
 		var msg []byte
 		if err == nil {
 			env, msg, err = ParsePickup(raw, q.now(), host)
+			err = WithSource(err, p)
 		}
 		if err != nil {
 			q.quarantinePickup(p, err)
@@ -254,7 +306,7 @@ func readLimited(p string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if fi.Size() > limit {
-		return nil, fmt.Errorf("%w: %d bytes, more than the %d allowed", ErrPickup, fi.Size(), limit)
+		return nil, &MessageError{Source: p, Problem: fmt.Sprintf("%d bytes, more than the %d allowed", fi.Size(), limit)}
 	}
 	return os.ReadFile(p)
 }

@@ -3,6 +3,7 @@ package mailqueue
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,44 @@ func TestParsePickup(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestParsePickupErrorSource(t *testing.T) {
+	_, _, err := ParsePickup([]byte("hello world\r\n"), t0, "h")
+	require.Error(t, err)
+	assert.Equal(t, `mailqueue: message: malformed header line "hello world"`, err.Error(),
+		"ParsePickup does not know the source and claims none")
+	named := WithSource(err, "stdin")
+	assert.Equal(t, `mailqueue: stdin: malformed header line "hello world"`, named.Error())
+	assert.ErrorIs(t, named, ErrPickup)
+	var me *MessageError
+	require.ErrorAs(t, named, &me)
+	assert.Equal(t, "stdin", me.Source)
+	assert.Contains(t, err.Error(), "mailqueue: message:", "WithSource does not modify its argument")
+	other := errors.New("x")
+	assert.Same(t, other, WithSource(other, "stdin"))
+	assert.NoError(t, WithSource(nil, "stdin"))
+
+	_, _, err = ParsePickup([]byte("From: a@example.com\r\n\r\n"), t0, "h")
+	assert.ErrorIs(t, err, ErrPickup)
+	assert.ErrorIs(t, err, ErrInvalidEnvelope, "the envelope problem stays inspectable")
+}
+
+func TestIngestPickupQuarantineNamesFile(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.PickupDir = "" })
+	dir := h.spool.PickupDir()
+	h.q.cfg.PickupDir = dir
+	bad := filepath.Join(dir, "bad.eml")
+	require.NoError(t, os.WriteFile(bad, []byte("garbage\n"), 0o600))
+	n, err := h.q.IngestPickup(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 0, n)
+	reasons, err := filepath.Glob(filepath.Join(h.spool.Dir(), "corrupt", "*.reason"))
+	require.NoError(t, err)
+	require.Len(t, reasons, 1)
+	raw, err := os.ReadFile(reasons[0])
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), "mailqueue: "+bad+": malformed header line")
 }
 
 func assertCRLF(t *testing.T, msg []byte) {

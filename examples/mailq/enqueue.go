@@ -28,16 +28,21 @@ func cmdEnqueue(ctx context.Context, dir string, args []string, stdin io.Reader,
 		return exitUsage, usageErr("want exactly one FILE.eml or - for stdin, got %d arguments", len(pos))
 	}
 	var raw []byte
-	if pos[0] == "-" {
+	source := pos[0]
+	if source == "-" {
+		source = "stdin"
 		raw, err = io.ReadAll(io.LimitReader(stdin, maxMessage+1))
+		if err != nil {
+			return exitError, fmt.Errorf("reading stdin: %w", err)
+		}
 	} else {
-		raw, err = os.ReadFile(pos[0])
-	}
-	if err != nil {
-		return exitError, err
+		raw, err = os.ReadFile(source)
+		if err != nil {
+			return exitError, err // *fs.PathError names the file
+		}
 	}
 	if len(raw) > maxMessage {
-		return exitError, fmt.Errorf("message is larger than %d bytes", maxMessage)
+		return exitError, fmt.Errorf("%s: message is larger than %d bytes", source, maxMessage)
 	}
 	var override mailqueue.Envelope
 	override.From = strings.TrimSpace(*from)
@@ -49,7 +54,7 @@ func cmdEnqueue(ctx context.Context, dir string, args []string, stdin io.Reader,
 	host, _ := os.Hostname()
 	env, msg, err := mailqueue.ParsePickupWithEnvelope(raw, time.Now(), host, override)
 	if err != nil {
-		return exitError, err
+		return exitError, mailqueue.WithSource(err, source)
 	}
 	// Shared access: a running "mailq deliver" keeps owning the spool and
 	// picks the message up.

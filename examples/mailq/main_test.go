@@ -296,3 +296,22 @@ func TestUsageErrors(t *testing.T) {
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "malformed header line")
 }
+
+func TestEnqueueErrorNamesSource(t *testing.T) {
+	dir := t.TempDir()
+	r := mailq(t, "not a message\n", nil, "-spool", dir, "enqueue", "-")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "mailq enqueue: mailqueue: stdin: malformed header line \"not a message\"\n", r.stderr)
+	assert.NotContains(t, r.stderr, "pickup")
+
+	file := filepath.Join(t.TempDir(), "bad.eml")
+	require.NoError(t, os.WriteFile(file, []byte("To: bob@example.com\n\nno sender\n"), 0o600))
+	r = mailq(t, "", nil, "-spool", dir, "enqueue", file)
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, "mailq enqueue: mailqueue: "+file+": no sender (X-Sender or From)\n", r.stderr)
+
+	r = mailq(t, "", nil, "-spool", dir, "enqueue", filepath.Join(dir, "missing.eml"))
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, filepath.Join(dir, "missing.eml"))
+	assert.Empty(t, status(t, dir).Messages, "nothing queued")
+}
