@@ -54,6 +54,19 @@ type FileStore struct {
 
 var _ Store = (*FileStore)(nil)
 
+// sameFile reports whether a and b name the same file: the same path once
+// cleaned and made absolute, or, when both exist, the same file.
+func sameFile(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == ab {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
+
 // fileKind names the type of a file that is not a regular one.
 func fileKind(m fs.FileMode) string {
 	switch {
@@ -89,6 +102,11 @@ func OpenFile(ctx context.Context, path string, opts FileOptions) (*FileStore, e
 	s := &FileStore{path: path, keyPath: opts.KeyFile, log: opts.Logger, now: opts.Now}
 	if s.keyPath == "" {
 		s.keyPath = path + ".key"
+	}
+	if sameFile(s.keyPath, s.path) || sameFile(s.keyPath, s.lockPath()) {
+		// The first save would write the key and then the parameters
+		// over it: every secret sealed with a key that no longer exists.
+		return nil, fmt.Errorf("sysparams: open: the key file must differ from the parameter file and its lock (%s)", s.keyPath)
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -296,3 +296,29 @@ func TestFileStoreReadingWritesNothing(t *testing.T) {
 	_, err = os.Stat(path + ".lock")
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+// TestFileStoreKeyFileMustDiffer: a key file that is the parameter file
+// (or its lock) is refused at open. The first save used to write the key,
+// then the parameters over it, sealing every secret with a key that no
+// longer existed.
+func TestFileStoreKeyFileMustDiffer(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "params.json")
+	for _, key := range []string{path, filepath.Join(dir, ".", "params.json"), path + ".lock"} {
+		_, err := OpenFile(ctx, path, FileOptions{KeyFile: key})
+		require.ErrorContains(t, err, "key file must differ", key)
+	}
+	_, err := os.Stat(path)
+	require.ErrorIs(t, err, os.ErrNotExist, "nothing written")
+
+	// A hard link to the parameter file is the same file too.
+	s, err := OpenFile(ctx, path, FileOptions{})
+	require.NoError(t, err)
+	_, err = s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	link := filepath.Join(dir, "link.key")
+	require.NoError(t, os.Link(path, link))
+	_, err = OpenFile(ctx, path, FileOptions{KeyFile: link})
+	require.ErrorContains(t, err, "key file must differ")
+}
