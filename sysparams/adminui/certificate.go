@@ -103,5 +103,5 @@ func (h *handler) regenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("adminui: certificate "+done, "serial", pair.Serial(), "not_after", st.NotAfter)
-	http.Redirect(w, r, h.url("/certificate")+"?done="+done, http.StatusSeeOther)
+	http.Redirect(w, r, h.url("/certificate")+"?"+h.signFlash("/certificate", "done="+done), http.StatusSeeOther)
 }

@@ -47,6 +47,8 @@
 //     connection" connects nowhere); when the secret is no longer used,
 //     it is dropped instead. So nobody with access to the pages can have
 //     a stored password delivered to a server of theirs.
+//   - The "Saved." notice and restart warnings after a redirect carry a
+//     keyed signature bound to the page; a crafted link shows none.
 //   - Paths that are not canonical (dot segments, "//", backslash) are
 //     404, never a redirect; /static/ lists nothing.
 //   - Every response carries Content-Security-Policy (default-src 'none';

@@ -2,7 +2,10 @@ package adminui
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"embed"
 	"errors"
 	"fmt"
@@ -322,7 +325,9 @@ func (h *handler) showSection(name string) http.HandlerFunc {
 			return
 		}
 		pg := h.sectionPage(r, name, p)
-		pg.Flash = readFlash(r.URL.Query())
+		if q, ok := h.verifyFlash("/"+name, r.URL.RawQuery); ok {
+			pg.Flash = readFlash(q)
+		}
 		h.render(w, r, http.StatusOK, name, pg)
 	}
 }
@@ -382,7 +387,7 @@ func (h *handler) afterSave(w http.ResponseWriter, r *http.Request, name string,
 		h.render(w, r, http.StatusConflict, name, pg)
 	case err == nil:
 		h.log.Info("adminui: parameters saved", "section", name, "fields", ch.Fields, "revision", ch.Revision, "restart", ch.Restart.String())
-		http.Redirect(w, r, h.url("/"+name)+"?"+flashQuery(ch), http.StatusSeeOther)
+		http.Redirect(w, r, h.url("/"+name)+"?"+h.signFlash("/"+name, flashQuery(ch)), http.StatusSeeOther)
 	case errors.As(err, &verr) && candidate != nil:
 		h.log.Info("adminui: change refused", "section", name, "problems", len(verr.Problems()))
 		pg := h.sectionPage(r, name, candidate)
@@ -447,6 +452,30 @@ func flashQuery(ch sysparams.Change) string {
 		}
 	}
 	return q
+}
+
+// signFlash appends a keyed signature of the flash query for page, so
+// that only this handler's own redirects show "Saved." or a restart
+// warning: a link someone else crafts ("?saved=1&note=1", "reboot the
+// server") shows the page without a message.
+func (h *handler) signFlash(page, q string) string {
+	return q + "&sig=" + h.flashMAC(page, q)
+}
+
+func (h *handler) flashMAC(page, q string) string {
+	m := hmac.New(sha256.New, h.csrfKey)
+	m.Write([]byte("adminui-flash-v1\x00" + page + "\x00" + q))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
+// verifyFlash returns the flash values of a signed query for page.
+func (h *handler) verifyFlash(page, raw string) (url.Values, bool) {
+	q, sig, ok := strings.Cut(raw, "&sig=")
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.flashMAC(page, q))) {
+		return nil, false
+	}
+	v, err := url.ParseQuery(q)
+	return v, err == nil
 }
 
 func readFlash(q url.Values) *flash {

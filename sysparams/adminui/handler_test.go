@@ -474,7 +474,7 @@ func TestCertificate(t *testing.T) {
 	r = e.post("/certificate", "/certificate/regenerate", nil)
 	require.Equal(t, http.StatusSeeOther, r.code, r.body)
 	assert.Contains(t, r.hdr.Get("Location"), "done=created")
-	r = e.get("/certificate?done=created")
+	r = e.get(r.hdr.Get("Location"))
 	assert.Contains(t, r.body, "Certificate created.")
 	assert.Contains(t, r.body, "Status: valid")
 	assert.Contains(t, r.body, "Download certificate (.pem)")
