@@ -303,6 +303,9 @@ func (s *FileStore) updateLocked(ctx context.Context, fn func(*Params) error) (C
 	if s.closed {
 		return Change{}, ErrClosed
 	}
+	if err := s.makeDirs(); err != nil {
+		return Change{}, err
+	}
 	unlock, err := lockFile(ctx, s.lockPath())
 	if err != nil {
 		return Change{}, err
@@ -339,6 +342,18 @@ func (s *FileStore) updateLocked(ctx context.Context, fn func(*Params) error) (C
 	return c, nil
 }
 
+// makeDirs creates the folders of the parameter file (and its lock) and of
+// the key file (mode 0700) when they do not exist, so the first Update can
+// create a file in a new folder.
+func (s *FileStore) makeDirs() error {
+	for _, p := range []string{s.path, s.keyPath} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			return fmt.Errorf("sysparams: %w", err)
+		}
+	}
+	return nil
+}
+
 // ensureKeys loads the key file again, or creates it. Called with mu and
 // the update lock held, before sealing: the keys this store loaded earlier
 // may be stale, since another process may have rotated the key and retired
@@ -368,11 +383,6 @@ func (s *FileStore) save(p *Params, rev int64) error {
 	b, err := d.Marshal()
 	if err != nil {
 		return err
-	}
-	if dir := filepath.Dir(s.path); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("sysparams: %w", err)
-		}
 	}
 	s.cache = nil
 	return writeFileAtomic(s.path, b, 0o600, s.hook)
@@ -422,6 +432,9 @@ func (s *FileStore) RotateKey(ctx context.Context) (newID string, err error) {
 	defer s.mu.Unlock()
 	if s.closed {
 		return "", ErrClosed
+	}
+	if err := s.makeDirs(); err != nil {
+		return "", err
 	}
 	unlock, err := lockFile(ctx, s.lockPath())
 	if err != nil {

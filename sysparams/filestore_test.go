@@ -322,3 +322,28 @@ func TestFileStoreKeyFileMustDiffer(t *testing.T) {
 	_, err = OpenFile(ctx, path, FileOptions{KeyFile: link})
 	require.ErrorContains(t, err, "key file must differ")
 }
+
+// TestFileStoreCreatesFolders: the first Update creates a parameter file
+// (and a key file) in folders that do not exist yet, mode 0700. It used to
+// fail at the lock file.
+func TestFileStoreCreatesFolders(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	path := filepath.Join(base, "etc", "ucx", "params.json")
+	key := filepath.Join(base, "keys", "params.key")
+	s, err := OpenFile(ctx, path, FileOptions{KeyFile: key})
+	require.NoError(t, err)
+	_, err = s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	for _, p := range []string{path, key} {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+		di, err := os.Stat(filepath.Dir(p))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), di.Mode().Perm())
+	}
+	p, err := s.Load(ctx)
+	require.NoError(t, err)
+	require.Equal(t, testCloudSecret, p.Cloud.ClientSecret.Reveal())
+}
