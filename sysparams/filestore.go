@@ -384,6 +384,10 @@ func (s *FileStore) save(p *Params, rev int64) error {
 	if err != nil {
 		return err
 	}
+	if len(b) > maxDocumentSize {
+		// It could not be read back.
+		return fmt.Errorf("sysparams: save: the parameters take %d bytes, more than the %d a parameter file may hold", len(b), maxDocumentSize)
+	}
 	s.cache = nil
 	return writeFileAtomic(s.path, b, 0o600, s.hook)
 }

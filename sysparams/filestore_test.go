@@ -347,3 +347,24 @@ func TestFileStoreCreatesFolders(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, testCloudSecret, p.Cloud.ClientSecret.Reveal())
 }
+
+// TestFileStoreRefusesAFileItCouldNotRead: parameters too large for the
+// reader's size limit are not saved (they would brick the file).
+func TestFileStoreRefusesAFileItCouldNotRead(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	_, err := s.Update(ctx, setAll(validParams()))
+	require.NoError(t, err)
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+	_, err = s.Update(ctx, func(p *Params) error {
+		p.Certificate.Organization = strings.Repeat("x", maxDocumentSize)
+		return nil
+	})
+	require.ErrorContains(t, err, "more than the")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+	_, err = s.Load(ctx)
+	require.NoError(t, err)
+}
