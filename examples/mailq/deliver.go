@@ -30,7 +30,7 @@ type deliverFlags struct {
 	o365, tenant, clientID, secretEnv, sender    string
 	authURL, serverURL, graphURL                 string
 	untilEmpty                                   bool
-	retry, maxLifetime                           time.Duration
+	retry, maxLifetime, timeout                  time.Duration
 }
 
 func parseDeliverFlags(args []string, stderr io.Writer) (*deliverFlags, error) {
@@ -54,6 +54,7 @@ func parseDeliverFlags(args []string, stderr io.Writer) (*deliverFlags, error) {
 	fs.BoolVar(&f.untilEmpty, "until-empty", false, "stop once the queue and the pickup folder are empty")
 	fs.DurationVar(&f.retry, "retry", mailqueue.DefaultProbeInterval, "interval between connection attempts while the server is unreachable")
 	fs.DurationVar(&f.maxLifetime, "max-lifetime", mailqueue.DefaultMaxLifetime, "age after which a message is moved to failed/ as expired")
+	fs.DurationVar(&f.timeout, "timeout", 0, "stop after this long, keeping what is left queued, and exit 1 if messages remain (0: no limit)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return nil, usageErr("%v", err)
@@ -72,6 +73,9 @@ func parseDeliverFlags(args []string, stderr io.Writer) (*deliverFlags, error) {
 	}
 	if f.maxLifetime <= 0 {
 		return nil, usageErr("-max-lifetime must be positive, got %s", f.maxLifetime)
+	}
+	if f.timeout < 0 {
+		return nil, usageErr("-timeout must be 0 (no limit) or positive, got %s", f.timeout)
 	}
 	return f, nil
 }
@@ -207,6 +211,12 @@ func cmdDeliver(ctx context.Context, dir string, args []string, stdout, stderr i
 	runErr := make(chan error, 1)
 	go func() { runErr <- q.Run(ctx) }()
 
+	var expired <-chan time.Time // nil (never) without -timeout
+	if f.timeout > 0 {
+		t := time.NewTimer(f.timeout)
+		defer t.Stop()
+		expired = t.C
+	}
 	code := exitOK
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -215,6 +225,12 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
+		case <-expired:
+			// Stop at once: attempts in flight are cancelled and their
+			// messages stay queued.
+			_ = q.Close()
+			<-runErr
+			return timedOut(sp, q, f.timeout, failed.Load())
 		case err := <-runErr:
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return exitError, err
@@ -241,22 +257,57 @@ loop:
 	return code, nil
 }
 
+// timedOut ends a run stopped by -timeout: exit status 1 with how many
+// messages remain and why, unless nothing remains.
+func timedOut(sp *mailqueue.Spool, q *mailqueue.Queue, limit time.Duration, failed int64) (int, error) {
+	queued, _ := sp.Depth()
+	pickup := pickupCount(sp)
+	if queued+pickup == 0 {
+		if failed > 0 {
+			return exitError, nil
+		}
+		return exitOK, nil
+	}
+	left := plural(queued, "message") + " still queued"
+	if pickup > 0 {
+		left += " and " + plural(pickup, "file") + " waiting in pickup/"
+	}
+	why := "no attempt failed (delivery still in progress)"
+	if e := q.Stats().LastError; e != "" {
+		why = "last error: " + oneLine(e)
+	}
+	return exitError, fmt.Errorf("timeout after %s with %s (kept in the spool); %s", limit, left, why)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // emptyNow reports whether nothing waits in the queue or the pickup folder.
 func emptyNow(sp *mailqueue.Spool) bool {
 	if n, _ := sp.Depth(); n > 0 {
 		return false
 	}
+	return pickupCount(sp) == 0
+}
+
+// pickupCount counts the complete .eml files waiting in the pickup folder.
+func pickupCount(sp *mailqueue.Spool) int {
 	des, err := os.ReadDir(sp.PickupDir())
 	if err != nil {
-		return true
+		return 0
 	}
+	n := 0
 	for _, de := range des {
 		name := de.Name()
 		if de.Type().IsRegular() && !strings.HasPrefix(name, ".") && strings.EqualFold(filepath.Ext(name), ".eml") {
-			return false
+			n++
 		}
 	}
-	return true
+	return n
 }
 
 func oneLine(s string) string {

@@ -6,10 +6,11 @@
 //	mailq -spool DIR status
 //	mailq -spool DIR deliver -smtp HOST:PORT [-security auto|starttls|tls|none]
 //	      [-user U] [-password-env VAR] [-ca FILE] [-proxy URL]
-//	      [-until-empty] [-retry 30s] [-max-lifetime 120h]
+//	      [-until-empty] [-retry 30s] [-max-lifetime 120h] [-timeout 0]
 //	mailq -spool DIR deliver -o365 graph|smtp|ews -tenant T -client-id C
 //	      -secret-env VAR -sender ADDR [-auth-url URL] [-server-url URL]
 //	      [-graph-url URL] [-proxy URL] [-until-empty] [-retry 30s] [-max-lifetime 120h]
+//	      [-timeout 0]
 //
 // enqueue prints the new message's ID. The envelope comes from -from and
 // -to, else from the X-Sender/X-Receiver or From/To/Cc/Bcc header fields;
@@ -24,11 +25,28 @@
 // leave the queue (log lines go to stderr). Without -until-empty it runs
 // until interrupted (SIGINT/SIGTERM), probing an unreachable server every
 // -retry. With -until-empty it stops once the queue and the pickup folder
-// are empty.
+// are empty. -timeout DURATION (0, the default, is no limit) bounds the
+// whole deliver run: when it expires, attempts in flight are cancelled,
+// every message not yet delivered stays in the spool, and if any remain
+// mailq prints "mailq deliver: timeout after D with N messages still queued
+// (kept in the spool); last error: ..." on stderr and exits 1. Use it for
+// "deliver -until-empty" from cron, which otherwise waits for as long as
+// the server is unreachable.
 //
-// Exit status: 0 success; 1 an error, or some message was moved to failed/
-// during this run; 2 usage error; 3 delivery paused by a configuration
-// error (-until-empty only; messages are kept).
+// Exit status (all commands):
+//
+//	0  success: enqueue printed the ID, status printed the report, or
+//	   deliver ended (queue empty with -until-empty, interrupted, or its
+//	   -timeout expired with nothing left) without a dead-lettered message
+//	1  failure: an error (spool, file, message), a message moved to
+//	   failed/ during this deliver run, or -timeout expired with messages
+//	   still queued (they are kept)
+//	2  usage error: unknown command, bad or missing flag or argument
+//	3  deliver -until-empty stopped because delivery is paused by a
+//	   configuration error (authentication, TLS policy); messages are kept
+//
+// Note that "go run" reports every non-zero status of the program as 1;
+// build the command to see these statuses.
 package main
 
 import (
@@ -53,8 +71,12 @@ const (
   mailq -spool DIR status
   mailq -spool DIR deliver -smtp HOST:PORT [-security auto|starttls|tls|none] [-user U]
         [-password-env VAR] [-ca FILE] [-proxy URL] [-until-empty] [-retry 30s] [-max-lifetime 120h]
+        [-timeout 0]
   mailq -spool DIR deliver -o365 graph|smtp|ews -tenant T -client-id C -secret-env VAR -sender ADDR
         [-auth-url URL] [-server-url URL] [-graph-url URL] [-proxy URL] [-until-empty] [-retry 30s] [-max-lifetime 120h]
+        [-timeout 0]
+exit status: 0 ok; 1 error, a message moved to failed/, or -timeout expired with messages queued;
+             2 usage error; 3 deliver -until-empty paused by a configuration error (messages kept)
 `
 )
 

@@ -315,3 +315,54 @@ func TestEnqueueErrorNamesSource(t *testing.T) {
 	assert.Contains(t, r.stderr, filepath.Join(dir, "missing.eml"))
 	assert.Empty(t, status(t, dir).Messages, "nothing queued")
 }
+
+func TestDeliverTimeoutWhileServerUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 {
+		require.Equal(t, 0, mailq(t, eml, nil, "-spool", dir, "enqueue", "-").code)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens: connection refused
+
+	// -retry 1h: without -timeout this run would never end.
+	r := mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", addr, "-security", "none",
+		"-until-empty", "-retry", "1h", "-timeout", "2s")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Empty(t, r.stdout)
+	assert.Regexp(t, `(?m)^mailq deliver: timeout after 2s with 2 messages still queued \(kept in the spool\); last error: .*connection refused`, r.stderr)
+	rep := status(t, dir)
+	assert.Equal(t, statusCounts{Queued: 2, Total: 2}, rep.Counts, "messages kept")
+	for _, m := range rep.Messages {
+		assert.Equal(t, 0, m.Attempts, "transport failures do not age messages")
+	}
+
+	// The next run, with the server up, delivers them within its limit.
+	s := &cliSink{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &cliSession{s: s}, nil }))
+	srv.ErrorLog = quiet{}
+	l2, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(l2) }()
+	defer srv.Close()
+	r = mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", addr, "-security", "none", "-until-empty", "-timeout", "1m")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, 2, strings.Count(r.stdout, "delivered "))
+	assert.Equal(t, statusCounts{}, status(t, dir).Counts)
+}
+
+func TestDeliverTimeoutWithoutUntilEmptyEndsCleanly(t *testing.T) {
+	sink := newCLISink(t)
+	dir := t.TempDir()
+	require.Equal(t, 0, mailq(t, eml, nil, "-spool", dir, "enqueue", "-").code)
+	// Without -until-empty the run lasts until the limit; nothing is left
+	// then, so the limit is a normal end.
+	r := mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", sink.addr, "-security", "none", "-timeout", "500ms")
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^delivered \S+\n$`, r.stdout)
+
+	r = mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", sink.addr, "-timeout", "-1s")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "-timeout must be 0 (no limit) or positive")
+}
