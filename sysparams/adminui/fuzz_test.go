@@ -105,3 +105,32 @@ func FuzzCSRF(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyFlash checks the flash signature: what signFlash produced
+// for a page verifies there with the same values, and nothing verifies
+// unless it is exactly what signFlash would produce for that page.
+func FuzzVerifyFlash(f *testing.F) {
+	f.Add("/proxy", "saved=1&restart=host&note=1", "saved=1&sig=")
+	f.Add("/certificate", "done=created", "done=created&sig=AAAA&sig=")
+	f.Add("/telephony", "saved=0", "%zz&sig=%zz")
+	h := &handler{csrfKey: []byte(strings.Repeat("k", minCSRFKey))}
+	f.Fuzz(func(t *testing.T, page, q, raw string) {
+		want, perr := url.ParseQuery(q)
+		v, ok := h.verifyFlash(page, h.signFlash(page, q))
+		if !strings.Contains(q, "&sig=") && ok != (perr == nil) {
+			t.Fatalf("own signature of %q: ok=%v", q, ok)
+		}
+		if ok && v.Encode() != want.Encode() {
+			t.Fatalf("values changed: %q", q)
+		}
+		if _, ok := h.verifyFlash(page, raw); ok {
+			prefix, _, _ := strings.Cut(raw, "&sig=")
+			if raw != h.signFlash(page, prefix) {
+				t.Fatalf("forged query verified: %q", raw)
+			}
+			if _, ok := h.verifyFlash(page+"/", raw); ok {
+				t.Fatalf("signature valid for another page: %q", raw)
+			}
+		}
+	})
+}
