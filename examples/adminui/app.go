@@ -40,6 +40,8 @@ type app struct {
 	session *authchain.Manager
 	handler http.Handler
 	log     *slog.Logger
+	limit   *loginLimiter
+	checks  chan struct{} // bounds concurrent password checks
 }
 
 // newApp opens (or creates) the data folder and wires everything. extra
@@ -54,7 +56,7 @@ func newApp(ctx context.Context, cfg config, getenv func(string) string, out io.
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: store, log: log}
+	a := &app{store: store, log: log, limit: newLoginLimiter(time.Now), checks: make(chan struct{}, loginConcurrency)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -325,13 +327,30 @@ func (a *app) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	login, returnTo := r.PostFormValue("login"), authchain.SafeReturnTo(r.PostFormValue("return_to"))
+	key := loginKey(login)
+	if wait, ok := a.limit.blocked(key); ok {
+		mins := int((wait + time.Minute - 1) / time.Minute)
+		w.Header().Set("Retry-After", fmt.Sprint(int((wait+time.Second-1)/time.Second)))
+		a.log.Warn("sign-in throttled", "failures", loginMaxFailures, "window", loginWindow.String())
+		a.renderLogin(w, http.StatusTooManyRequests, loginView{
+			Error: fmt.Sprintf("Too many failed sign-ins for this user. Try again in %d minute(s).", mins), Login: login, ReturnTo: returnTo})
+		return
+	}
+	select {
+	case a.checks <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
 	res, err := a.chain.Authenticate(r.Context(), login, r.PostFormValue("password"))
+	<-a.checks
 	if err != nil {
+		a.limit.fail(key)
 		// One message for every refusal, so the form does not tell which
 		// logins exist.
 		a.renderLogin(w, http.StatusUnauthorized, loginView{Error: "Wrong user name or password.", Login: login, ReturnTo: returnTo})
 		return
 	}
+	a.limit.reset(key)
 	if _, err := a.session.Login(r.Context(), w, r, res.User, r.PostFormValue("remember") == "on"); err != nil {
 		a.log.Error("session", "err", err)
 		http.Error(w, "could not start a session", http.StatusInternalServerError)

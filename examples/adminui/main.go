@@ -19,6 +19,11 @@
 // DIR/admin-password.txt (mode 0600), never printed. -hostname is the
 // computer name the certificate names (default: this computer's).
 //
+// Sign-in is throttled: 5 failed passwords for one login within 5
+// minutes answer 429 (with Retry-After) for that login until the oldest
+// failure is 5 minutes old, and at most 2 password checks (Argon2id) run
+// at once.
+//
 // It prints the parameter file, the certificate (SHA-256 fingerprint and
 // expiry), where the password is, and the URL, then serves until
 // interrupted (Ctrl-C).

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -157,6 +158,20 @@ func TestLoginAndAdminRole(t *testing.T) {
 	res, body = get(bob, "/admin/params/")
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 	assert.NotContains(t, body, "Set&nbsp;")
+
+	// Repeated wrong passwords throttle that login (even the right
+	// password then waits), not the others; the window passing lifts it.
+	clock := time.Now()
+	a.limit.now = func() time.Time { return clock }
+	for range loginMaxFailures {
+		assert.Equal(t, http.StatusUnauthorized, login(newClient(), "ADMIN", "guess").StatusCode)
+	}
+	res = login(newClient(), "admin", "s3cret-admin")
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Equal(t, "300", res.Header.Get("Retry-After"))
+	assert.Equal(t, http.StatusSeeOther, login(newClient(), "bob", "bob-pw").StatusCode)
+	clock = clock.Add(loginWindow)
+	assert.Equal(t, http.StatusSeeOther, login(newClient(), "admin", "s3cret-admin").StatusCode)
 
 	// A forged cross-site login post is refused.
 	req, _ := http.NewRequest(http.MethodPost, base+"/login", strings.NewReader("login=admin&password=s3cret-admin"))
