@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/mail"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,4 +89,38 @@ func TestQueuePausesOnSmtpAuthDisabled(t *testing.T) {
 	cancel()
 	<-done
 	require.NoError(t, q.Close())
+}
+
+// TestQueueIdleCloseQuitsSMTPConnection: once the queue has been idle for
+// Config.IdleClose it closes the Sender's kept connection (QUIT) while it
+// keeps running, instead of holding it open until Close.
+func TestQueueIdleCloseQuitsSMTPConnection(t *testing.T) {
+	sc := startScripted(t, script{
+		S("220 mail.test ESMTP\r\n"),
+		C("EHLO localhost"), S("250 mail.test\r\n"),
+		C("EHLO localhost"), S("250 mail.test\r\n"),
+		C("MAIL FROM:<vm@example.com>"), S("250 2.1.0 ok\r\n"),
+		C("RCPT TO:<bob@example.com>"), S("250 2.1.5 ok\r\n"),
+		C("DATA"), S("354 go ahead\r\n"),
+		dataStep(), S("250 2.0.0 queued\r\n"),
+	})
+	spool, err := mailqueue.OpenSpool(t.TempDir(), mailqueue.SpoolOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = spool.Close() })
+	q, err := mailqueue.New(mailqueue.Config{Store: spool, Sender: newSender(t, baseConfig(t, sc.port())),
+		IdleClose: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err = q.Enqueue(ctx, env(), []byte(testMsg))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- q.Run(ctx) }()
+	require.Eventually(t, func() bool { return q.Stats().Sent == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.HasSuffix(sc.log(0), "QUIT\r\n") }, 10*time.Second, 5*time.Millisecond,
+		"the idle queue closes the kept connection")
+	require.Equal(t, mailqueue.StatusIdle, q.Stats().Status, "still running")
+	require.NoError(t, sc.err(0))
+	require.NoError(t, q.Close())
+	require.NoError(t, <-done)
 }
