@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ucxkit/ucxkit/sysparams/adminui"
-
 	"github.com/stretchr/testify/assert"
+
+	"github.com/ucxkit/ucxkit/sysparams/adminui"
 )
 
 // Every route, with every method, refused by Authorize: 403 before
