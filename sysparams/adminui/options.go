@@ -23,7 +23,10 @@ type Options struct {
 	// parameters (typically: the request carries a session whose user has
 	// an admin role). Required; New refuses a nil hook, there is no
 	// default that lets anyone in. It is called for every request,
-	// including static assets, before anything else happens.
+	// including static assets and HEAD/OPTIONS, before anything else
+	// happens, except that a path outside BasePath or not canonical
+	// ("/static/../email", "//x") is answered 404 first. The request it
+	// sees has BasePath stripped from URL.Path and the original context.
 	Authorize func(*http.Request) bool `json:"-"`
 	// Unauthorized answers requests that Authorize refuses, for example
 	// with a redirect to the host's login page. Nil means a plain 403
