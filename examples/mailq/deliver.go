@@ -227,10 +227,15 @@ loop:
 			break loop
 		case <-expired:
 			// Stop at once: attempts in flight are cancelled and their
-			// messages stay queued.
+			// messages stay queued. The reason is taken before, so that
+			// it is not the cancellation.
+			lastErr := q.Stats().LastError
 			_ = q.Close()
 			<-runErr
-			return timedOut(sp, q, f.timeout, failed.Load())
+			if lastErr == "" {
+				lastErr = q.Stats().LastError
+			}
+			return timedOut(sp, f.timeout, lastErr, failed.Load())
 		case err := <-runErr:
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return exitError, err
@@ -259,7 +264,7 @@ loop:
 
 // timedOut ends a run stopped by -timeout: exit status 1 with how many
 // messages remain and why, unless nothing remains.
-func timedOut(sp *mailqueue.Spool, q *mailqueue.Queue, limit time.Duration, failed int64) (int, error) {
+func timedOut(sp *mailqueue.Spool, limit time.Duration, lastErr string, failed int64) (int, error) {
 	queued, _ := sp.Depth()
 	pickup := pickupCount(sp)
 	if queued+pickup == 0 {
@@ -273,8 +278,8 @@ func timedOut(sp *mailqueue.Spool, q *mailqueue.Queue, limit time.Duration, fail
 		left += " and " + plural(pickup, "file") + " waiting in pickup/"
 	}
 	why := "no attempt failed (delivery still in progress)"
-	if e := q.Stats().LastError; e != "" {
-		why = "last error: " + oneLine(e)
+	if lastErr != "" {
+		why = "last error: " + oneLine(lastErr)
 	}
 	return exitError, fmt.Errorf("timeout after %s with %s (kept in the spool); %s", limit, left, why)
 }

@@ -366,3 +366,40 @@ func TestDeliverTimeoutWithoutUntilEmptyEndsCleanly(t *testing.T) {
 	assert.Equal(t, 2, r.code)
 	assert.Contains(t, r.stderr, "-timeout must be 0 (no limit) or positive")
 }
+
+func TestDeliverTimeoutCancelsHangingAttempt(t *testing.T) {
+	dir := t.TempDir()
+	require.Equal(t, 0, mailq(t, eml, nil, "-spool", dir, "enqueue", "-").code)
+	// A server that accepts TCP and never greets.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	r := mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", l.Addr().String(), "-security", "none",
+		"-until-empty", "-timeout", "500ms")
+	assert.Equal(t, 1, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "mailq deliver: timeout after 500ms with 1 message still queued (kept in the spool); ")
+	rep := status(t, dir)
+	assert.Equal(t, statusCounts{Queued: 1, Total: 1}, rep.Counts, "the cut-off attempt leaves the message queued")
+	assert.Equal(t, 0, rep.Messages[0].Attempts)
+	assert.False(t, rep.Messages[0].PossibleDuplicate, "nothing was handed over")
+}
