@@ -305,6 +305,15 @@ func (pg *page) Select(path, label string, value any, choices ...string) Field {
 // HasProblems reports whether the page shows validation problems.
 func (pg *page) HasProblems() bool { return len(pg.Problems) > 0 }
 
+// orderLabels are the seed's names of the authentication orders.
+var orderLabels = map[string]string{
+	"sso>ldap>local":     "SSO > AD/LDAP > Local",
+	"sso>ucm>local":      "SSO > Cisco UCM > Local",
+	"sso>local":          "SSO > Local",
+	"sso>ldap>ucm>local": "SSO > AD/LDAP > Cisco UCM > Local",
+	"sso>ucm>ldap>local": "SSO > Cisco UCM > AD/LDAP > Local",
+}
+
 // summary is the one-line state of a section on the index page.
 func summary(p *sysparams.Params, section string) string {
 	switch section {
@@ -327,7 +336,14 @@ func summary(p *sysparams.Params, section string) string {
 		}
 		return fmt.Sprintf("%d internal patterns", len(p.NumberingPlan.InternalPatterns))
 	case sysparams.SectionAuthentication:
-		return string(p.Authentication.Order)
+		o := string(p.Authentication.Order)
+		if l, ok := orderLabels[o]; ok {
+			o = l
+		}
+		if p.Authentication.RememberUser {
+			return o + "; users remembered"
+		}
+		return o
 	case sysparams.SectionProxy:
 		var parts []string
 		if p.Proxy.HTTP.Enabled() {
@@ -344,7 +360,7 @@ func summary(p *sysparams.Params, section string) string {
 		return fmt.Sprintf("%s, %d years", p.Certificate.KeyType, p.Certificate.ValidityYears)
 	case sysparams.SectionCloud:
 		if p.Cloud.ClientID != "" {
-			return "client ID " + p.Cloud.ClientID
+			return "Credentials saved using Client ID: " + p.Cloud.ClientID
 		}
 		return "not configured"
 	case sysparams.SectionWebServer:
