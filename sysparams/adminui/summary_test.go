@@ -1,6 +1,7 @@
 package adminui_test
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -27,6 +28,11 @@ func TestIndexSummaries(t *testing.T) {
 	} {
 		assert.Contains(t, body, want)
 	}
+	assert.Contains(t, body, "missing (rsa2048, 5 years)")
+	r := e.post("/certificate", "/certificate/regenerate", nil)
+	assert.Equal(t, http.StatusSeeOther, r.code)
+	assert.Contains(t, e.get("/").body, "valid, expires 3 Dec 2031 (")
+
 	// Every label of the summary is the one the authentication page offers.
 	auth := e.get("/authentication").body
 	for _, l := range []string{"SSO &gt; AD/LDAP &gt; Local", "SSO &gt; Cisco UCM &gt; Local", "SSO &gt; Local",

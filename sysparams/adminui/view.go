@@ -129,6 +129,11 @@ func (pg *page) Sections() []SectionLink {
 		}
 		if pg.P != nil {
 			l.Summary = summary(pg.P, s.name)
+			if s.name == sysparams.SectionCertificate && pg.Section == "" && pg.h != nil {
+				// The index shows the certificate's state, as the seed's
+				// page does; other pages only need the titles.
+				l.Summary = certSummary(pg.h.certView(pg.P), l.Summary)
+			}
 		}
 		out = append(out, l)
 	}
@@ -304,6 +309,16 @@ func (pg *page) Select(path, label string, value any, choices ...string) Field {
 
 // HasProblems reports whether the page shows validation problems.
 func (pg *page) HasProblems() bool { return len(pg.Problems) > 0 }
+
+// certSummary is the certificate's state for the section list: "valid,
+// expires 3 Dec 2031 (1826 days left)" or "missing", then the settings.
+func certSummary(cv *certView, settings string) string {
+	st := cv.Status
+	if !cv.Exists {
+		return fmt.Sprintf("%s (%s)", st.State, settings)
+	}
+	return fmt.Sprintf("%s, expires %s (%d days left); %s", st.State, st.NotAfter.UTC().Format("2 Jan 2006"), st.DaysLeft, settings)
+}
 
 // orderLabels are the seed's names of the authentication orders.
 var orderLabels = map[string]string{
