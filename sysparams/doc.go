@@ -33,6 +33,31 @@
 // nodes) keep the same Document, sealed with a key the host supplies
 // (NewKeyring), and compute the same Change with Diff.
 //
+// # Plain and stored formats
+//
+// The plain format is the JSON of Params: one object per section, secrets
+// in plain text, a missing field taking its default, unknown fields
+// refused. It is what an administrator writes by hand; ParseParams reads
+// it, reporting every problem at once (unknown sections and fields, values
+// of the wrong JSON type, every Validate rule) as a *ValidationError, and
+// Import replaces a Store's whole parameter set with it, sealing the
+// secrets on the way in (the CLI: "ucxparams -file F import PLAIN.json").
+// OpenFile does not read the plain format: it refuses a file without the
+// "schema" field (ErrForeign), so a plain file is never mistaken for a
+// store whose secrets were lost.
+//
+// The stored format is a Document:
+//
+//	{"schema": "ucxkit.sysparams", "schema_version": 1, "revision": 3,
+//	 "updated_at": "2026-12-03T14:32:39Z", "key_id": "k...",
+//	 "params": {<plain format, every set secret "[REDACTED]">},
+//	 "secrets": {"email.password": "v1:<key id>:<base64url(nonce|ciphertext|tag)>"}}
+//
+// and the key file is {"schema": "ucxkit.sysparams.keys", "primary":
+// "<id>", "keys": [{"id", "key", "created"}]}. Params marshals to the plain
+// format with secrets redacted, and the redacted placeholder is refused
+// when reading one, so "show" output cannot overwrite a real secret.
+//
 // Secrets use the Secret type, which never prints: fmt verbs, log/slog
 // and JSON all show "[REDACTED]". Params, the sections that hold secrets
 // (Email, O365, Cloud), Keyring and FileStore have Format methods, so a
