@@ -5,10 +5,12 @@
 //	ucxparams -file F [-key K] show
 //	ucxparams -file F [-key K] validate
 //	ucxparams -file F [-key K] set path=value [path=value ...]
+//	ucxparams -file F [-key K] import PLAIN.json|-
 //	ucxparams -file F [-key K] forget cloud|web_server
 //	ucxparams -file F [-key K] test-email [-timeout 30s] [-o365-env]
 //	ucxparams -file F [-key K] rotate-key
 //	ucxparams paths
+//	ucxparams template
 //
 // show prints the parameters as indented JSON with every secret shown as
 // "[REDACTED]" (a missing file shows the defaults). validate prints "ok" or
@@ -17,10 +19,17 @@
 // are validated together and saved atomically, or nothing is saved. A value
 // "@env:NAME" is read from the environment variable NAME and "@-" from one
 // line of standard input, so that secrets stay off the command line. forget
-// clears the cloud credentials or the web server URL. test-email runs the
+// clears the cloud credentials or the web server URL. import replaces the
+// whole parameter set with a plain JSON document written by hand ("-" reads
+// standard input): sections as "show" prints them, secrets in plain text,
+// a missing field taking its default. Every problem of the document is
+// listed, one per line; a rejected document saves nothing. The secrets are
+// sealed in F and the key file as by set. template prints the defaults as
+// a plain document to start from. test-email runs the
 // seed's "Test connection" without sending a message; -o365-env applies the
 // seed's IMAGICLE_OUTGOING_O365_* variables for this test only. rotate-key
 // re-encrypts every secret with a new key. paths lists every settable path.
+// See README.md for the plain and the stored formats.
 //
 // The key file defaults to F + ".key" and is created, mode 0600, at the
 // first save.
@@ -58,10 +67,12 @@ const usage = `usage:
   ucxparams -file F [-key K] show
   ucxparams -file F [-key K] validate
   ucxparams -file F [-key K] set path=value [path=value ...]
+  ucxparams -file F [-key K] import PLAIN.json|-
   ucxparams -file F [-key K] forget cloud|web_server
   ucxparams -file F [-key K] test-email [-timeout 30s] [-o365-env]
   ucxparams -file F [-key K] rotate-key
   ucxparams paths
+  ucxparams template
 `
 
 // Exit codes.
@@ -95,14 +106,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !ok {
 		return exitUsage
 	}
-	if cmd == "paths" {
+	switch cmd {
+	case "paths", "template":
+		if len(cargs) != 0 {
+			fmt.Fprintf(stderr, "ucxparams: %s takes no arguments\n", cmd)
+			return exitUsage
+		}
+		if cmd == "template" {
+			return printParams(stdout, stderr, sysparams.Defaults())
+		}
 		for _, p := range sysparams.FieldPaths() {
 			fmt.Fprintln(stdout, p)
 		}
 		return exitOK
 	}
 	switch cmd {
-	case "show", "validate", "set", "forget", "test-email", "rotate-key":
+	case "show", "validate", "set", "import", "forget", "test-email", "rotate-key":
 	default:
 		fmt.Fprintf(stderr, "ucxparams: unknown command %q\n%s", cmd, usage)
 		return exitUsage
@@ -131,6 +150,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 				fmt.Fprintf(stderr, "ucxparams: set: %q is not path=value\n", a)
 				return exitUsage
 			}
+		}
+	case "import":
+		if len(cargs) != 1 || cargs[0] == "" {
+			fmt.Fprint(stderr, "ucxparams: import needs one file name, or - for standard input\n")
+			return exitUsage
 		}
 	case "forget":
 		if len(cargs) != 1 || (cargs[0] != sysparams.SectionCloud && cargs[0] != sysparams.SectionWebServer) {
@@ -164,18 +188,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "ucxparams: %v\n", err)
 			return exitFail
 		}
-		// No HTML escaping: the order prints as "sso>local", not
-		// "sso\u003elocal".
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
-			fmt.Fprintf(stderr, "ucxparams: %v\n", err)
-			return exitFail
-		}
-		stdout.Write(b.Bytes())
-		return exitOK
+		return printParams(stdout, stderr, p)
 	case "validate":
 		p, err := store.Load(ctx)
 		if err != nil {
@@ -205,6 +218,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			}
 			return errors.Join(errs...)
 		})
+		return reportChange(stdout, stderr, c, err)
+	case "import":
+		in := stdin
+		if cargs[0] != "-" {
+			f, err := os.Open(cargs[0])
+			if err != nil {
+				fmt.Fprintf(stderr, "ucxparams: import: %v\n", err)
+				return exitFail
+			}
+			defer f.Close()
+			in = f
+		}
+		c, err := sysparams.Import(ctx, store, in)
 		return reportChange(stdout, stderr, c, err)
 	case "forget":
 		c, err := sysparams.Forget(ctx, store, cargs[0])
@@ -241,6 +267,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitOK
 	}
 	return exitUsage
+}
+
+// printParams prints p as indented JSON, secrets redacted, without HTML
+// escaping: the order prints as "sso>local", not "sso\u003elocal".
+func printParams(stdout, stderr io.Writer, p *sysparams.Params) int {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		fmt.Fprintf(stderr, "ucxparams: %v\n", err)
+		return exitFail
+	}
+	stdout.Write(b.Bytes())
+	return exitOK
 }
 
 // resolveValue expands "@env:NAME" and "@-" (one line of stdin).

@@ -254,3 +254,77 @@ func TestCLIConcurrentSets(t *testing.T) {
 	require.NoError(t, json.Unmarshal(raw, &doc))
 	require.EqualValues(t, 1+n, doc.Revision)
 }
+
+func TestCLIImport(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "params.json")
+
+	// The example file of README.md imports cleanly.
+	r := cli(t, "", nil, "-file", f, "import", "params.example.json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "saved revision 1\n")
+	require.Contains(t, r.stdout, "restart: host\n")
+	raw, err := os.ReadFile(f)
+	require.NoError(t, err)
+	for _, s := range []string{"change-me-smtp-password", "change-me-proxy-password", "change-me-cloud-secret"} {
+		require.NotContains(t, string(raw), s, "secrets are sealed on disk")
+	}
+	require.Contains(t, string(raw), `"schema": "ucxkit.sysparams"`)
+	fi, err := os.Stat(f + ".key")
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	r = cli(t, "", nil, "-file", f, "validate")
+	require.Equal(t, "ok\n", r.stdout)
+	r = cli(t, "", nil, "-file", f, "show")
+	require.Contains(t, r.stdout, `"password": "[REDACTED]"`)
+
+	// A rejected document lists every problem and leaves the file as it was.
+	before, err := os.ReadFile(f)
+	require.NoError(t, err)
+	bad := `{"telephony": {"system_name": "HQ"}, "email": {"port": "25", "colour": "red"}, "web_server": {"base_url": "http://x"}}`
+	r = cli(t, bad, nil, "-file", f, "import", "-")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "ucxparams: not saved, invalid parameters:\n"+
+		"email.port: must be a JSON number, got string\n"+
+		"email: unknown field \"colour\"\n"+
+		"telephony.pbx_address: is mandatory\n"+
+		"web_server.base_url: must start with https://, got \"http://x\"\n", r.stderr)
+	r = cli(t, "", nil, "-file", f, "import", filepath.Join(dir, "missing.json"))
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "missing.json")
+	// show prints redacted secrets: importing its output is refused rather
+	// than storing the placeholder.
+	shown := cli(t, "", nil, "-file", f, "show").stdout
+	r = cli(t, shown, nil, "-file", f, "import", "-")
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, `email.password: is the redacted placeholder "[REDACTED]"`)
+	after, err := os.ReadFile(f)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+
+	// From standard input; the whole set is replaced.
+	r = cli(t, `{"telephony": {"system_name": "HQ", "pbx_address": "10.0.0.1"}}`, nil, "-file", f, "import", "-")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "saved revision 2\n")
+	r = cli(t, "", nil, "-file", f, "show")
+	require.Contains(t, r.stdout, `"enabled": false`)
+	require.Contains(t, r.stdout, `"client_secret": ""`)
+
+	// Usage errors.
+	for _, args := range [][]string{{"import"}, {"import", "a", "b"}, {"-file", f, "import"}, {"template", "x"}} {
+		r = cli(t, "", nil, args...)
+		require.Equal(t, 2, r.code, "%v", args)
+	}
+}
+
+func TestCLITemplate(t *testing.T) {
+	r := cli(t, "", nil, "template")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, `"order": "sso>local"`)
+	// The template imports once the mandatory fields are filled in.
+	f := filepath.Join(t.TempDir(), "params.json")
+	doc := strings.Replace(r.stdout, `"system_name": ""`, `"system_name": "HQ"`, 1)
+	doc = strings.Replace(doc, `"pbx_address": ""`, `"pbx_address": "pbx"`, 1)
+	r = cli(t, doc, nil, "-file", f, "import", "-")
+	require.Equal(t, 0, r.code, r.stderr)
+}
