@@ -15,6 +15,7 @@ import (
 
 	"github.com/ucxkit/ucxkit/authchain"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
+	"github.com/ucxkit/ucxkit/internal/pgschema"
 )
 
 // DefaultCleanupInterval is how often expired sessions are deleted when
@@ -110,13 +111,10 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 // parameter in dsn ("...?sslmode=verify-full&search_path=ucxkit")
 // selects the schema.
 func Connect(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	s, err := pgschema.Connect(ctx, dsn, "authchain/pgstore", func(pool *pgxpool.Pool) (*Store, error) {
+		return Open(ctx, pool, opts)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("authchain/pgstore: connect: %w", err)
-	}
-	s, err := Open(ctx, pool, opts)
-	if err != nil {
-		pool.Close()
 		return nil, err
 	}
 	s.ownPool = true

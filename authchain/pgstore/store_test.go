@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ucxkit/ucxkit/authchain"
+	"github.com/ucxkit/ucxkit/internal/pgtest"
 )
 
 func session(token, login string, now time.Time, idle, abs time.Duration) authchain.Session {
@@ -141,7 +142,7 @@ func TestSessionFromNodeAValidOnNodeB(t *testing.T) {
 	_, dsn, schema := testStore(t, Options{CleanupInterval: -1})
 	ctx := context.Background()
 	node := func() *authchain.Manager {
-		st, err := Open(ctx, schemaPool(t, dsn, schema, 2), Options{CleanupInterval: -1})
+		st, err := Open(ctx, pgtest.Pool(t, dsn, schema, 2), Options{CleanupInterval: -1})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = st.Close() })
 		m, err := authchain.NewManager(authchain.DefaultSessionConfig(), st)
@@ -210,7 +211,7 @@ func TestMigrateIdempotentAndTooNew(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := Connect(ctx, withSearchPath(dsn, schema), Options{CleanupInterval: -1})
+			s, err := Connect(ctx, pgtest.WithSearchPath(dsn, schema), Options{CleanupInterval: -1})
 			if err == nil {
 				err = s.Close()
 			}
@@ -221,7 +222,7 @@ func TestMigrateIdempotentAndTooNew(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	pool := schemaPool(t, dsn, schema, 2)
+	pool := pgtest.Pool(t, dsn, schema, 2)
 	_, err := pool.Exec(ctx, `UPDATE ucxkit_schema_version SET version = 7 WHERE component = 'authchain'`)
 	require.NoError(t, err)
 	_, err = Open(ctx, pool, Options{})

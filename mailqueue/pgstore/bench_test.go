@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ucxkit/ucxkit/internal/pgtest"
 	"github.com/ucxkit/ucxkit/mailqueue"
 )
 
@@ -64,7 +65,7 @@ func BenchmarkEnqueue(b *testing.B) {
 		b.Run(fmt.Sprintf("producers=%d", p), func(b *testing.B) {
 			total := benchTotal(b)
 			dsn, schema := testSchema(b)
-			st, err := Open(ctx, schemaPool(b, dsn, schema, int32(p)), Options{})
+			st, err := Open(ctx, pgtest.Pool(b, dsn, schema, int32(p)), Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -113,7 +114,7 @@ func BenchmarkClaimAck(b *testing.B) {
 			dsn, schema := testSchema(b)
 			var nodes []*Store
 			for range r {
-				st, err := Open(ctx, schemaPool(b, dsn, schema, 2), Options{})
+				st, err := Open(ctx, pgtest.Pool(b, dsn, schema, 2), Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -125,7 +126,7 @@ func BenchmarkClaimAck(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer sp.Close()
-			fill := schemaPool(b, dsn, schema, 8)
+			fill := pgtest.Pool(b, dsn, schema, 8)
 			filler, err := Open(ctx, fill, Options{})
 			if err != nil {
 				b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ucxkit/ucxkit/internal/pgschema"
 	"github.com/ucxkit/ucxkit/mailqueue"
 )
 
@@ -124,13 +125,10 @@ func Open(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error)
 // parameter in dsn ("...?sslmode=verify-full&search_path=ucxkit")
 // selects the schema.
 func Connect(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	s, err := pgschema.Connect(ctx, dsn, "mailqueue/pgstore", func(pool *pgxpool.Pool) (*Store, error) {
+		return Open(ctx, pool, opts)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("mailqueue/pgstore: connect: %w", err)
-	}
-	s, err := Open(ctx, pool, opts)
-	if err != nil {
-		pool.Close()
 		return nil, err
 	}
 	s.ownPool = true

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ucxkit/ucxkit/internal/pgtest"
 	"github.com/ucxkit/ucxkit/mailqueue"
 )
 
@@ -29,7 +30,7 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pool, err := newSchemaPool(ctx, dsn, schema, 2)
+			pool, err := pgtest.NewPool(ctx, dsn, schema, 2)
 			if err != nil {
 				errs[i] = err
 				return
@@ -46,7 +47,7 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 	for i, err := range errs {
 		require.NoError(t, err, "opener %d", i)
 	}
-	pool := schemaPool(t, dsn, schema, 2)
+	pool := pgtest.Pool(t, dsn, schema, 2)
 	var v int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT version FROM ucxkit_schema_version WHERE component = 'mailqueue'`).Scan(&v))
 	assert.Equal(t, SchemaVersion(), v)
@@ -64,8 +65,8 @@ func TestMigrateConcurrentAndIdempotent(t *testing.T) {
 }
 
 func TestMigrateWithoutSchema(t *testing.T) {
-	dsn := testDSN(t)
-	pool := schemaPool(t, dsn, "ucxkit_no_such_schema_"+randHex(4), 1)
+	dsn := pgtest.DSN(t)
+	pool := pgtest.Pool(t, dsn, "ucxkit_no_such_schema_"+randHex(4), 1)
 	_, err := Open(context.Background(), pool, Options{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no schema selected")
@@ -149,7 +150,7 @@ func TestPutClaimFIFO(t *testing.T) {
 
 func TestNotDueAndLeaseExpiry(t *testing.T) {
 	a, dsn, schema := testStore(t, Options{})
-	b, err := Open(context.Background(), schemaPool(t, dsn, schema, 2), Options{})
+	b, err := Open(context.Background(), pgtest.Pool(t, dsn, schema, 2), Options{})
 	require.NoError(t, err)
 	defer b.Close()
 	ctx := context.Background()
@@ -314,7 +315,7 @@ func TestLeaseRenewal(t *testing.T) {
 	// 1.5 s lease.
 	const lease = 1500 * time.Millisecond
 	a, dsn, schema := testStore(t, Options{Lease: lease})
-	b, err := Open(context.Background(), schemaPool(t, dsn, schema, 2), Options{Lease: lease})
+	b, err := Open(context.Background(), pgtest.Pool(t, dsn, schema, 2), Options{Lease: lease})
 	require.NoError(t, err)
 	defer b.Close()
 	ctx := context.Background()
@@ -391,7 +392,7 @@ func TestQueueOverPostgres(t *testing.T) {
 
 func TestRenewalEndsWithTheAskedLease(t *testing.T) {
 	a, dsn, schema := testStore(t, Options{Lease: minLease})
-	b, err := Open(context.Background(), schemaPool(t, dsn, schema, 2), Options{})
+	b, err := Open(context.Background(), pgtest.Pool(t, dsn, schema, 2), Options{})
 	require.NoError(t, err)
 	defer b.Close()
 	ctx := context.Background()
@@ -423,7 +424,7 @@ func TestOperatorFailsQueuedMessage(t *testing.T) {
 	require.NoError(t, err)
 	// An operator tool (another Store, no claim) may fail a waiting
 	// message, never one a runner holds.
-	tool, err := Open(ctx, schemaPool(t, dsn, schema, 1), Options{})
+	tool, err := Open(ctx, pgtest.Pool(t, dsn, schema, 1), Options{})
 	require.NoError(t, err)
 	defer tool.Close()
 	require.NoError(t, s.Release(ctx, queued.ID, mailqueue.Outcome{NextAttempt: now}))

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ucxkit/ucxkit/internal/fielderr"
+	"github.com/ucxkit/ucxkit/internal/pgschema"
 	"github.com/ucxkit/ucxkit/sysparams"
 )
 
@@ -205,13 +206,10 @@ func (s *Store) Format(f fmt.State, verb rune) { io.WriteString(f, s.String()) }
 // parameter in dsn ("...?sslmode=verify-full&search_path=ucxkit")
 // selects the schema.
 func Connect(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	s, err := pgschema.Connect(ctx, dsn, "sysparams/pgstore", func(pool *pgxpool.Pool) (*Store, error) {
+		return Open(ctx, pool, opts)
+	})
 	if err != nil {
-		return nil, fmt.Errorf("sysparams/pgstore: connect: %w", err)
-	}
-	s, err := Open(ctx, pool, opts)
-	if err != nil {
-		pool.Close()
 		return nil, err
 	}
 	s.ownPool = true

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ucxkit/ucxkit/internal/pgtest"
 	"github.com/ucxkit/ucxkit/sysparams"
 )
 
@@ -89,7 +90,7 @@ func TestKeyProblems(t *testing.T) {
 	require.NoError(t, err)
 
 	// Open reads the set, so a node without the key fails at Open.
-	pool := schemaPool(t, dsn, schema, 2)
+	pool := pgtest.Pool(t, dsn, schema, 2)
 	_, err = Open(ctx, pool, Options{})
 	require.ErrorIs(t, err, sysparams.ErrKeyMissing)
 	other, err := sysparams.GenerateKeyring()
@@ -406,7 +407,7 @@ func TestMigrateIdempotentAndTooNew(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, err := Connect(context.Background(), withSearchPath(dsn, schema), Options{NoListen: true, PollInterval: -1})
+			s, err := Connect(context.Background(), pgtest.WithSearchPath(dsn, schema), Options{NoListen: true, PollInterval: -1})
 			if err == nil {
 				err = s.Close()
 			}
@@ -417,7 +418,7 @@ func TestMigrateIdempotentAndTooNew(t *testing.T) {
 	for _, err := range errs {
 		require.NoError(t, err)
 	}
-	pool := schemaPool(t, dsn, schema, 2)
+	pool := pgtest.Pool(t, dsn, schema, 2)
 	_, err := pool.Exec(context.Background(), `UPDATE ucxkit_schema_version SET version = 42 WHERE component = 'sysparams'`)
 	require.NoError(t, err)
 	_, err = Open(context.Background(), pool, Options{})
