@@ -60,13 +60,9 @@ func (d *SOCKS4Dialer) Dial(network, addr string) (net.Conn, error) {
 
 // DialContext connects to addr through the proxy.
 func (d *SOCKS4Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var start time.Time
-	if d.Logger != nil {
-		start = time.Now()
-	}
-	c, err := d.dial(ctx, network, addr)
-	logDial(ctx, d.Logger, "socks4", d.ProxyAddr, addr, start, err)
-	return c, err
+	return loggedDial(ctx, d.Logger, "socks4", d.ProxyAddr, addr, func() (net.Conn, error) {
+		return d.dial(ctx, network, addr)
+	})
 }
 
 func (d *SOCKS4Dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -114,19 +110,16 @@ func (d *SOCKS4Dialer) dial(ctx context.Context, network, addr string) (net.Conn
 		req = append(req, 0)
 	}
 
-	c, err := forwardOrDirect(d.Forward).DialContext(ctx, "tcp", d.ProxyAddr)
-	if err != nil {
-		return nil, fmt.Errorf("proxycfg: dial socks4 proxy %s: %w", d.ProxyAddr, err)
-	}
-	done := guard(ctx, c, d.HandshakeTimeout)
 	var reply [8]byte
-	_, err = c.Write(req)
-	if err == nil {
-		_, err = io.ReadFull(c, reply[:])
-	}
-	if err = done(err); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("proxycfg: socks4 proxy %s: connect %s: %w", d.ProxyAddr, target, err)
+	c, err := socksTunnel(ctx, "socks4", d.Forward, d.ProxyAddr, target, d.HandshakeTimeout, func(c net.Conn) error {
+		if _, err := c.Write(req); err != nil {
+			return err
+		}
+		_, err := io.ReadFull(c, reply[:])
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	// Reply: VN (0; some servers echo 4) CD DSTPORT DSTIP.
 	if reply[0] != 0 && reply[0] != 4 {
@@ -156,4 +149,38 @@ func resolve(ctx context.Context, r Resolver, network, host string) (netip.Addr,
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("no %s address", network)
+}
+
+// loggedDial runs dial and reports it with logDial (nothing is timed when
+// l is nil).
+func loggedDial(ctx context.Context, l *slog.Logger, kind, proxyAddr, target string, dial func() (net.Conn, error)) (net.Conn, error) {
+	var start time.Time
+	if l != nil {
+		start = time.Now()
+	}
+	c, err := dial()
+	logDial(ctx, l, kind, proxyAddr, target, start, err)
+	return c, err
+}
+
+// socksTunnel dials the SOCKS proxy at proxyAddr through fwd (nil means
+// direct) and runs exchange on the connection under guard: ctx's deadline
+// and cancellation, or timeout when ctx has no deadline. If the exchange
+// fails, the connection is closed and the error returned as is when it is
+// a typed refusal (isTyped), else wrapped with the proxy and target. kind
+// ("socks4", "socks5") names the protocol in errors.
+func socksTunnel(ctx context.Context, kind string, fwd proxy.ContextDialer, proxyAddr, target string, timeout time.Duration, exchange func(net.Conn) error) (net.Conn, error) {
+	c, err := forwardOrDirect(fwd).DialContext(ctx, "tcp", proxyAddr)
+	if err != nil {
+		return nil, fmt.Errorf("proxycfg: dial %s proxy %s: %w", kind, proxyAddr, err)
+	}
+	done := guard(ctx, c, timeout)
+	if err := done(exchange(c)); err != nil {
+		c.Close()
+		if isTyped(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("proxycfg: %s proxy %s: connect %s: %w", kind, proxyAddr, target, err)
+	}
+	return c, nil
 }

@@ -68,13 +68,9 @@ func (d *SOCKS5Dialer) Dial(network, addr string) (net.Conn, error) {
 
 // DialContext connects to addr through the proxy.
 func (d *SOCKS5Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	var start time.Time
-	if d.Logger != nil {
-		start = time.Now()
-	}
-	c, err := d.dial(ctx, network, addr)
-	logDial(ctx, d.Logger, "socks5", d.ProxyAddr, addr, start, err)
-	return c, err
+	return loggedDial(ctx, d.Logger, "socks5", d.ProxyAddr, addr, func() (net.Conn, error) {
+		return d.dial(ctx, network, addr)
+	})
 }
 
 func (d *SOCKS5Dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -119,20 +115,9 @@ func (d *SOCKS5Dialer) dial(ctx context.Context, network, addr string) (net.Conn
 	}
 	req = append(req, byte(port>>8), byte(port))
 
-	c, err := forwardOrDirect(d.Forward).DialContext(ctx, "tcp", d.ProxyAddr)
-	if err != nil {
-		return nil, fmt.Errorf("proxycfg: dial socks5 proxy %s: %w", d.ProxyAddr, err)
-	}
-	done := guard(ctx, c, d.HandshakeTimeout)
-	err = d.handshake(c, req, pw, target)
-	if err = done(err); err != nil {
-		c.Close()
-		if isTyped(err) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("proxycfg: socks5 proxy %s: connect %s: %w", d.ProxyAddr, target, err)
-	}
-	return c, nil
+	return socksTunnel(ctx, "socks5", d.Forward, d.ProxyAddr, target, d.HandshakeTimeout, func(c net.Conn) error {
+		return d.handshake(c, req, pw, target)
+	})
 }
 
 func (d *SOCKS5Dialer) handshake(c net.Conn, req []byte, pw, target string) error {
