@@ -5,25 +5,26 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/ucxkit/ucxkit/internal/pgtest"
 )
+
+// schemaPrefix starts the name of each test's schema.
+const schemaPrefix = "ucxkit_auth_test_"
 
 // testSchema creates a fresh schema for the test and drops it at cleanup.
 func testSchema(t testing.TB) (dsn, schema string) {
 	t.Helper()
-	return pgtest.Schema(t, "ucxkit_auth_test_")
+	return pgtest.Schema(t, schemaPrefix)
 }
 
 // testStore opens a Store on a fresh schema.
 func testStore(t testing.TB, opts Options) (*Store, string, string) {
 	t.Helper()
-	dsn, schema := testSchema(t)
-	s, err := Open(context.Background(), pgtest.Pool(t, dsn, schema, 0), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s, dsn, schema
+	return pgtest.Store(t, schemaPrefix, func(pool *pgxpool.Pool) (*Store, error) {
+		return Open(context.Background(), pool, opts)
+	})
 }
 
 func authchainHex(b []byte) string { return hex.EncodeToString(b) }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,6 +20,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+// testPassword is the password ConnectHidesPassword puts in its DSNs.
+const testPassword = "Sup3r-Secret-DB-pw"
 
 // DSNEnv enables the tests against a real PostgreSQL server.
 const DSNEnv = "UCXKIT_PG_DSN"
@@ -111,7 +115,7 @@ func WithSearchPath(dsn, schema string) string {
 // password shows in its error formatted with Error, %+v, %#v or by slog.
 func ConnectHidesPassword(t *testing.T, connect func(ctx context.Context, dsn string) error) {
 	t.Helper()
-	const pw = "Sup3r-Secret-DB-pw"
+	const pw = testPassword
 	for _, dsn := range []string{
 		"postgres://ucx:" + pw + "@127.0.0.1:1/db?sslmode=bogus",
 		"postgres://ucx:" + pw + "@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
@@ -128,6 +132,38 @@ func ConnectHidesPassword(t *testing.T, connect func(ctx context.Context, dsn st
 			if strings.Contains(s, pw) {
 				t.Fatalf("password in error output: %s", strings.ReplaceAll(s, pw, "***"))
 			}
+		}
+	}
+}
+
+// Store opens a store with open on a pool confined to a fresh schema
+// (Schema with prefix) and closes the store, then the pool, then drops the
+// schema at cleanup.
+func Store[S interface{ Close() error }](t testing.TB, prefix string, open func(*pgxpool.Pool) (S, error)) (s S, dsn, schema string) {
+	t.Helper()
+	dsn, schema = Schema(t, prefix)
+	s, err := open(Pool(t, dsn, schema, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, dsn, schema
+}
+
+// PrintsNoPassword formats v with %v, %+v, %#v, JSON and slog and fails
+// the test if JSON encoding fails or the password ConnectHidesPassword
+// uses shows in any of them.
+func PrintsNoPassword(t *testing.T, v any) {
+	t.Helper()
+	j, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("value", "v", v)
+	for _, s := range []string{fmt.Sprintf("%v", v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v), string(j), buf.String()} {
+		if strings.Contains(s, testPassword) {
+			t.Fatalf("password in formatted value: %s", strings.ReplaceAll(s, testPassword, "***"))
 		}
 	}
 }

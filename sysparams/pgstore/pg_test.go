@@ -11,10 +11,13 @@ import (
 	"github.com/ucxkit/ucxkit/internal/pgtest"
 )
 
+// schemaPrefix starts the name of each test's schema.
+const schemaPrefix = "ucxkit_sp_test_"
+
 // testSchema creates a fresh schema for the test and drops it at cleanup.
 func testSchema(t testing.TB) (dsn, schema string) {
 	t.Helper()
-	return pgtest.Schema(t, "ucxkit_sp_test_")
+	return pgtest.Schema(t, schemaPrefix)
 }
 
 // node is one cluster node in a test: its own pool (tagged with an

@@ -2,8 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"testing"
 
 	"github.com/ucxkit/ucxkit/internal/pgtest"
@@ -17,10 +15,5 @@ func TestConnectErrorsHideThePassword(t *testing.T) {
 		_, err := Connect(ctx, dsn, Options{})
 		return err
 	})
-	o := Options{}
-	j, err := json.Marshal(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = fmt.Sprintf("%v %+v %#v %s", o, o, o, j)
+	pgtest.PrintsNoPassword(t, Options{})
 }
