@@ -71,7 +71,7 @@ export UCXKIT_PG_DSN="postgres://postgres@$host:$port/$db?sslmode=disable"
 echo "UCXKIT_PG_DSN=$UCXKIT_PG_DSN"
 
 status=0
-timeout 420 go test -count=1 ./mailqueue/pgstore/... ./authchain/pgstore/... ./sysparams/pgstore/... || status=1
+timeout 420 go test -count=1 ./mailqueue/pgstore/... ./authchain/pgstore/... ./sysparams/pgstore/... ./internal/pgschema/... ./examples/quickstart/... || status=1
 
 if [ $status = 0 ]; then
   echo "== benchmarks (PostgreSQL store against the file spool)"
