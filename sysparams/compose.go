@@ -142,7 +142,11 @@ type MailSender interface {
 }
 
 // MailSender builds the mail sender the email section describes, reaching
-// the server through the proxy email.proxy selects. It fails with
+// the server through the proxy email.proxy selects. A proxy that refuses
+// to authenticate (HTTP 407 on CONNECT, a SOCKS5 authentication refusal)
+// makes Send fail with a *mailqueue.DeliveryError of ClassConfig at step
+// StepProxy with a hint, so that the queue pauses and raises an alarm
+// instead of retrying an unreachable server forever. It fails with
 // ErrEmailDisabled when email is not enabled, and with the field problems
 // of the email section when they are invalid. A subscriber rebuilds it when
 // Change.Has("email") or Change.Has("proxy").
@@ -150,7 +154,11 @@ func (p *Params) MailSender(opts MailOptions) (MailSender, error) {
 	if !p.Email.Enabled {
 		return nil, ErrEmailDisabled
 	}
-	return p.buildSender(opts)
+	s, err := p.buildSender(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &proxyAuthSender{choice: p.Email.Proxy, next: s}, nil
 }
 
 func (p *Params) buildSender(opts MailOptions) (MailSender, error) {
@@ -308,7 +316,7 @@ func (p *Params) TestEmailWith(ctx context.Context, opts MailOptions) (EmailTest
 		if err != nil && t.FailedStep == "" {
 			t.FailedStep = "unknown"
 		}
-		return t, err
+		return t.proxyAuth(p.Email.Proxy, err)
 	case *o365.Sender:
 		rep, err := snd.TestConnection(ctx)
 		t.Target = string(rep.Mode) + " " + rep.TokenURL
@@ -331,9 +339,20 @@ func (p *Params) TestEmailWith(ctx context.Context, opts MailOptions) (EmailTest
 				t.FailedStep = "unknown"
 			}
 		}
-		return t, err
+		return t.proxyAuth(p.Email.Proxy, err)
 	}
 	return t, fmt.Errorf("sysparams: no connection test for %T", s)
+}
+
+// proxyAuth reports a mail proxy's authentication refusal as the failed
+// step "proxy" with its hint, and returns err as MailSender's Send would.
+func (t EmailTest) proxyAuth(choice ProxyChoice, err error) (EmailTest, error) {
+	de := proxyAuthError(choice, err)
+	if de == nil {
+		return t, err
+	}
+	t.OK, t.FailedStep, t.Hint = false, StepProxy, de.Hint
+	return t, de
 }
 
 // SessionConfig returns the authchain session settings of the
