@@ -31,7 +31,7 @@ import (
 func (p *Params) Normalizer(opts numplan.Options) (*numplan.Plan, error) {
 	plan, err := numplan.CompileWith(p.NumberingPlan, opts)
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: numbering_plan: %w", err)
+		return nil, wrap("sysparams: numbering_plan", err)
 	}
 	return plan, nil
 }
@@ -42,7 +42,7 @@ func (p *Params) Normalizer(opts numplan.Options) (*numplan.Plan, error) {
 func (p *Params) ProxyDialer() (proxy.ContextDialer, error) {
 	d, err := p.Proxy.Dialer(nil)
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: proxy: %w", err)
+		return nil, wrap("sysparams: proxy", err)
 	}
 	return d, nil
 }
@@ -56,7 +56,7 @@ func (p *Params) ProxyDialer() (proxy.ContextDialer, error) {
 func (p *Params) HTTPClient() (*http.Client, error) {
 	c, err := p.Proxy.HTTPClient()
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: proxy: %w", err)
+		return nil, wrap("sysparams: proxy", err)
 	}
 	return c, nil
 }
@@ -92,7 +92,7 @@ func (p *Params) MailDialer() (proxy.ContextDialer, error) {
 		d, err = c.Dialer(nil)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: email.proxy: %w", err)
+		return nil, wrap("sysparams: email.proxy", err)
 	}
 	return d, nil
 }
@@ -105,7 +105,7 @@ func (p *Params) MailDialer() (proxy.ContextDialer, error) {
 func (p *Params) MailHTTPClient() (*http.Client, error) {
 	c, err := p.mailProxy().HTTPClient()
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: email.proxy: %w", err)
+		return nil, wrap("sysparams: email.proxy", err)
 	}
 	c.Timeout = o365.DefaultHTTPTimeout
 	return c, nil
@@ -188,7 +188,7 @@ func (p *Params) buildSender(opts MailOptions) (MailSender, error) {
 		cfg.TLSConfig = opts.TLSConfig
 		s, err := o365.New(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("sysparams: email.o365: %w", err)
+			return nil, wrap("sysparams: email.o365", err)
 		}
 		return s, nil
 	default:
@@ -206,7 +206,7 @@ func (p *Params) buildSender(opts MailOptions) (MailSender, error) {
 		cfg.LocalName = opts.LocalName
 		s, err := smtpsend.New(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("sysparams: email: %w", err)
+			return nil, wrap("sysparams: email", err)
 		}
 		return s, nil
 	}
@@ -365,7 +365,7 @@ func (p *Params) SessionConfig() authchain.SessionConfig { return p.Authenticati
 func (p *Params) SessionManager(store authchain.Store) (*authchain.Manager, error) {
 	m, err := authchain.NewManager(p.SessionConfig(), store)
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: authentication: %w", err)
+		return nil, wrap("sysparams: authentication", err)
 	}
 	return m, nil
 }
@@ -376,7 +376,7 @@ func (p *Params) Chain(cfg authchain.ChainConfig) (*authchain.Chain, error) {
 	cfg.Order = p.Authentication.Order
 	c, err := authchain.NewChain(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: authentication: %w", err)
+		return nil, wrap("sysparams: authentication", err)
 	}
 	return c, nil
 }
@@ -389,7 +389,7 @@ func (p *Params) CertificateOptions(host string) (certgen.Options, error) {
 	if host == "" {
 		h, err := os.Hostname()
 		if err != nil {
-			return certgen.Options{}, fmt.Errorf("sysparams: computer name: %w", err)
+			return certgen.Options{}, wrap("sysparams: computer name", err)
 		}
 		host = h
 	}
@@ -430,7 +430,7 @@ func (p *Params) EnsureCertificate(baseDir, host string, log *slog.Logger) (*cer
 	o.Logger = log
 	pair, st, err := certgen.Ensure(p.Certificate.Dir(baseDir), o)
 	if err != nil {
-		return nil, st, fmt.Errorf("sysparams: certificate: %w", err)
+		return nil, st, wrap("sysparams: certificate", err)
 	}
 	return pair, st, nil
 }

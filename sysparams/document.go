@@ -47,7 +47,7 @@ type Document struct {
 func NewDocument(p *Params, k *Keyring, revision int64, now time.Time) (*Document, error) {
 	raw, err := json.Marshal(p)
 	if err != nil {
-		return nil, fmt.Errorf("sysparams: encode: %w", err)
+		return nil, wrap("sysparams: encode", err)
 	}
 	d := &Document{Schema: DocumentSchema, SchemaVersion: SchemaVersion, Revision: revision, UpdatedAt: now.UTC(), Params: raw}
 	for _, f := range secretFields(p) {
@@ -95,7 +95,7 @@ func (d *Document) Decode(k *Keyring) (*Params, error) {
 		if errors.Is(err, ErrDecrypt) || errors.Is(err, ErrKeyUnknown) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %s", ErrCorrupt, trimPkg(err.Error()))
 	}
 	return p, nil
 }
@@ -124,7 +124,11 @@ func ParseDocument(b []byte) (*Document, error) {
 	}
 	var d Document
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("%w: %s", ErrCorrupt, valueError("", err))
+		}
+		return nil, fmt.Errorf("%w: %s", ErrCorrupt, trimPkg(err.Error()))
 	}
 	if d.Schema != DocumentSchema {
 		return nil, fmt.Errorf("%w: schema %q", ErrForeign, d.Schema)

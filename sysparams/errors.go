@@ -3,6 +3,7 @@ package sysparams
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ucxkit/ucxkit/internal/fielderr"
 	"github.com/ucxkit/ucxkit/internal/secret"
@@ -97,3 +98,43 @@ func (e *ValidationError) Problems() []*FieldError {
 	}
 	return out
 }
+
+// pkgPrefixes are the package prefixes that errors of this module and of
+// encoding/json begin with.
+var pkgPrefixes = []string{
+	"sysparams: ", "json: ", "secret: ", "proxycfg: ", "numplan: ", "certgen: ",
+	"authchain: ", "o365: ", "smtpsend: ", "mailqueue: ",
+}
+
+// trimPkg removes the leading package prefixes of an error text, for an
+// error reported inside another that already names its package, so that
+// a message says "sysparams: " once instead of "sysparams: ... sysparams:
+// json: ...".
+func trimPkg(msg string) string {
+	for {
+		trimmed := msg
+		for _, p := range pkgPrefixes {
+			trimmed = strings.TrimPrefix(trimmed, p)
+		}
+		if trimmed == msg {
+			return msg
+		}
+		msg = trimmed
+	}
+}
+
+// wrapError is another error under this package's prefix: its text
+// replaces the inner error's own package prefix, and Unwrap returns the
+// inner error for errors.Is and errors.As.
+type wrapError struct {
+	msg string
+	err error
+}
+
+// wrap returns err as "<prefix>: <err's text without its package prefix>".
+func wrap(prefix string, err error) error {
+	return &wrapError{msg: prefix + ": " + trimPkg(err.Error()), err: err}
+}
+
+func (e *wrapError) Error() string { return e.msg }
+func (e *wrapError) Unwrap() error { return e.err }

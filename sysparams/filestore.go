@@ -219,7 +219,7 @@ func (s *FileStore) readOnce() (*Params, int64, error) {
 	if len(d.Secrets) > 0 && s.keys == nil {
 		k, err := LoadKeyFile(s.keyPath)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, &FileError{Path: s.keyPath, Err: fmt.Errorf("%w: the parameter file holds %d sealed secrets", ErrKeyMissing, len(d.Secrets))}
+			return nil, 0, &FileError{Path: s.keyPath, Err: fmt.Errorf("%w: the parameter file holds %d sealed secret%s", ErrKeyMissing, len(d.Secrets), plural(len(d.Secrets)))}
 		}
 		if err != nil {
 			return nil, 0, err
@@ -489,4 +489,12 @@ func (s *FileStore) Close() error {
 	defer s.mu.Unlock()
 	s.closed = true
 	return nil
+}
+
+// plural returns "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

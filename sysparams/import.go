@@ -237,21 +237,9 @@ func valueError(path string, err error) error {
 	}
 	msg := err.Error()
 	if strings.Contains(msg, secret.Redacted) {
-		return fielderr.New(path, "is the redacted placeholder %q, not a secret: write the value in plain text, or \"\" for none", secret.Redacted)
+		return fielderr.New(path, "is the redacted placeholder %q, not a value; write the secret in plain text, or \"\" for none", secret.Redacted)
 	}
-	return fielderr.New(path, "%s", stripPrefixes(msg))
-}
-
-// stripPrefixes removes leading "pkg: " prefixes (json, secret, ...) from
-// an error text, so the field path is the only prefix left.
-func stripPrefixes(msg string) string {
-	for {
-		before, after, ok := strings.Cut(msg, ": ")
-		if !ok || before == "" || strings.ContainsAny(before, " \"'.[") || strings.ToLower(before) != before {
-			return msg
-		}
-		msg = after
-	}
+	return fielderr.New(path, "%s", trimPkg(msg))
 }
 
 func jsonKind(t reflect.Type) string {

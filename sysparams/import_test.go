@@ -63,7 +63,7 @@ func TestParseParamsReportsEveryProblem(t *testing.T) {
 			"web_server": {"base_url": "http://a"}}`, []string{
 			"telephony.system_name: must be a JSON string, got number",
 			"email.port: must be a JSON number, got string",
-			`email.password: is the redacted placeholder "[REDACTED]", not a secret`,
+			`email.password: is the redacted placeholder "[REDACTED]", not a value`,
 			`email.o365: unknown field "extra"`,
 			`email: unknown field "nope"`,
 			`authentication.inactivity_timeout: invalid duration "8x"`,

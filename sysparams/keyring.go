@@ -241,7 +241,10 @@ func (k *Keyring) Open(path, sealed string) (Secret, error) {
 	}
 	g, err := k.aead(id)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		if errors.Is(err, ErrKeyUnknown) {
+			return "", fmt.Errorf("%w: %s: key %q", ErrKeyUnknown, path, id)
+		}
+		return "", wrap("sysparams: "+path, err)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(raw) < g.NonceSize()+g.Overhead() {
@@ -311,7 +314,7 @@ func LoadKeyFile(path string) (*Keyring, error) {
 			return nil, &FileError{Path: path, Err: fmt.Errorf("%w: key %q is not base64", ErrCorrupt, e.ID)}
 		}
 		if err := k.add(e.ID, key, e.Created); err != nil {
-			return nil, &FileError{Path: path, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+			return nil, &FileError{Path: path, Err: fmt.Errorf("%w: %s", ErrCorrupt, trimPkg(err.Error()))}
 		}
 		clear(key)
 	}

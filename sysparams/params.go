@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/ucxkit/ucxkit/certgen"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
@@ -101,7 +102,19 @@ func (p *Params) UnmarshalJSON(b []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("sysparams: %w", err)
+		// Name the fields ("email.port: must be a JSON number, got
+		// string", "email: unknown field \"x\""), which encoding/json's
+		// messages do not.
+		var l fielderr.List
+		decodeInto(reflect.ValueOf(Defaults()).Elem(), "", b, &l, map[string]bool{})
+		if probs := fielderr.Flatten(l.Err()); len(probs) > 0 {
+			texts := make([]string, len(probs))
+			for i, e := range probs {
+				texts[i] = e.Error()
+			}
+			return &wrapError{msg: "sysparams: " + strings.Join(texts, "; "), err: err}
+		}
+		return wrap("sysparams", err)
 	}
 	if dec.More() {
 		return fmt.Errorf("sysparams: trailing data after the parameter object")
