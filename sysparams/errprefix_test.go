@@ -113,3 +113,16 @@ func TestWrapKeepsTheChain(t *testing.T) {
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, "proxy: http.address: must not contain whitespace", strings.Split(strings.TrimPrefix(err.Error(), "sysparams: "), "\n")[0])
 }
+
+// Decoding a Params from something that is not an object reports it (it
+// once recursed until the stack overflowed).
+func TestParamsUnmarshalNotAnObject(t *testing.T) {
+	for _, doc := range []string{`0`, `"x"`, `[]`, `true`} {
+		var p Params
+		err := json.Unmarshal([]byte(doc), &p)
+		require.Error(t, err, doc)
+		require.Equal(t, 1, strings.Count(err.Error(), "sysparams: "))
+	}
+	var p Params
+	require.NoError(t, json.Unmarshal([]byte(`null`), &p))
+}

@@ -138,6 +138,13 @@ func decodeInto(v reflect.Value, path string, raw json.RawMessage, l *fielderr.L
 	plainStruct := t.Kind() == reflect.Struct && !hasAnonymous(t) &&
 		(path == "" || (!pt.Implements(jsonUnmarshaler) && !pt.Implements(textUnmarshaler)))
 	trimmed := bytes.TrimSpace(raw)
+	if path == "" && (len(trimmed) == 0 || trimmed[0] != '{') {
+		// Never json.Unmarshal into Params here: its UnmarshalJSON calls
+		// decodeInto on failure.
+		failed[path] = true
+		l.Add("", "not a JSON object")
+		return
+	}
 	if !plainStruct || len(trimmed) == 0 || trimmed[0] != '{' {
 		if err := json.Unmarshal(raw, v.Addr().Interface()); err != nil {
 			failed[path] = true
