@@ -95,7 +95,12 @@
 // normalizer, the proxy dialer and HTTP client, the mail sender (SMTP or
 // Office 365, through the selected proxy), the session settings and the
 // certificate (EnsureCertificate), plus TestEmail for the seed's "Test
-// connection" button. The seed's Office 365 URL environment variables apply
+// connection" button. The mail sender reports a mail proxy that refuses
+// to authenticate (HTTP 407 on CONNECT, a SOCKS5 method or RFC 1929
+// refusal) as a *mailqueue.DeliveryError of ClassConfig at step "proxy"
+// with a hint naming the proxy fields, for SMTP and Office 365 alike: the
+// queue pauses and raises an alarm rather than probing a server it takes
+// for unreachable. The seed's Office 365 URL environment variables apply
 // only through an explicit call (O365.ApplyEnv); nothing reads the
 // environment on its own.
 //
