@@ -16,6 +16,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -130,6 +131,11 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 			return nil, fmt.Errorf("-params: %w", err)
 		}
 		st, err := sysparams.OpenFile(ctx, f.o.params, sysparams.FileOptions{})
+		if errors.Is(err, sysparams.ErrForeign) {
+			if b, rerr := os.ReadFile(f.o.params); rerr == nil && isPlainParams(b) {
+				return nil, fmt.Errorf("-params: %s holds plain parameters, not a parameter store; seed a store from it first (go run ./examples/ucxparams -file params.json import %s) and pass -params params.json", f.o.params, f.o.params)
+			}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -609,4 +615,23 @@ func walkParts(contentType, cte, disposition string, r io.Reader) (string, strin
 		return "", "", nil, err
 	}
 	return dparams["filename"], mt, body, nil
+}
+
+// isPlainParams reports whether b is a JSON object without the stored
+// document's "schema" field whose keys are parameter sections: the plain
+// format that "ucxparams import" reads.
+func isPlainParams(b []byte) bool {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(b, &top) != nil || top == nil {
+		return false
+	}
+	if _, ok := top["schema"]; ok {
+		return false
+	}
+	for k := range top {
+		if slices.Contains(sysparams.Sections, k) {
+			return true
+		}
+	}
+	return false
 }

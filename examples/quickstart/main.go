@@ -22,7 +22,9 @@
 // -dir works in DIR (created if needed, kept) instead of a temporary
 // folder (removed at the end unless -keep). -smtp delivers to a real SMTP
 // server instead of the in-process one. -params uses an existing parameter
-// file (and its FILE.key) for every step instead of the defaults: its
+// file (and its FILE.key) for every step instead of the defaults (a store
+// written by sysparams; seed one from a hand-written plain file with
+// "go run ./examples/ucxparams -file F import PLAIN.json"): its
 // numbering plan, authentication settings, certificate settings and email
 // settings (SMTP or Office 365, through the selected proxy); the file is
 // only read. -pg DSN keeps the parameters, the sessions and the mail queue

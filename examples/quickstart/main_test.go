@@ -250,3 +250,12 @@ func testSchemaDSN(t *testing.T, dsn string) string {
 	}
 	return dsn + sep + "search_path=" + schema
 }
+
+// A plain parameter file (the format "ucxparams import" reads) is not a
+// store: the error says how to seed one from it.
+func TestQuickstartParamsPlainFile(t *testing.T) {
+	code, _, errs := runQS(t, "-dir", t.TempDir(), "-params", "../ucxparams/params.example.json")
+	require.Equal(t, 1, code)
+	require.Contains(t, errs, "holds plain parameters, not a parameter store")
+	require.Contains(t, errs, "ucxparams -file params.json import ../ucxparams/params.example.json")
+}
