@@ -141,7 +141,12 @@ func TestQueuePausesOnProxyAuthRefusal(t *testing.T) {
 	require.NoError(t, err)
 	defer spool.Close()
 	alarms := make(chan mailqueue.Alarm, 4)
-	q, err := mailqueue.New(mailqueue.Config{Store: spool, Sender: snd, OnAlarm: func(a mailqueue.Alarm) { alarms <- a }})
+	q, err := mailqueue.New(mailqueue.Config{Store: spool, Sender: snd, OnAlarm: func(a mailqueue.Alarm) {
+		select {
+		case alarms <- a:
+		default: // never block the queue from a test hook
+		}
+	}})
 	require.NoError(t, err)
 	defer q.Close()
 	_, err = q.Enqueue(context.Background(), mailqueue.Envelope{From: "fax-ha@example.com", To: []string{"bob@example.com"}}, []byte(testMsg))
