@@ -64,11 +64,10 @@
 // accept "8d" as well as Go durations (Duration). Secrets use the Secret
 // type and never print; the authenticators and the OIDC provider hold them
 // out of fmt's reach, and User and Result print and log without the
-// password hash. The configuration structs themselves carry Secret fields,
-// which fmt prints raw on its two method-free paths: a configuration kept
-// in an unexported field of the caller's struct, and a bad verb (%s, %d)
-// on a method-less pointer that leads to one. Do not print structs that
-// embed configurations that way. The examples/authcheck command checks
+// password hash. Even on fmt's two method-free paths (a configuration kept
+// in an unexported field of the caller's struct, or a bad verb on a
+// method-less pointer that leads to one) a Secret prints as a pointer,
+// never as its value. The examples/authcheck command checks
 // one login against such a file.
 //
 // # What it does not do

@@ -12,6 +12,10 @@ import (
 // same type in every ucxkit package.
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // FieldError is one validation problem of one configuration field; inspect
 // it with errors.As.
 type FieldError = fielderr.Error

@@ -75,7 +75,7 @@ type LDAPConfig struct {
 	BindDN string `json:"bind_dn,omitempty"`
 	// BindPassword is the service account's password; required with
 	// BindDN.
-	BindPassword Secret `json:"bind_password,omitempty"`
+	BindPassword Secret `json:"bind_password,omitzero"`
 	// BaseDN is the search base. Required.
 	BaseDN string `json:"base_dn"`
 	// UserAttribute is matched against User.LDAPUsername. Empty means
@@ -214,7 +214,7 @@ func NewLDAPAuthenticator(cfg LDAPConfig) (*LDAPAuthenticator, error) {
 	u, _ := url.Parse(cfg.URL)
 	pw := cfg.BindPassword
 	a := &LDAPAuthenticator{cfg: cfg, bindPassword: &pw, scheme: strings.ToLower(u.Scheme), timeout: cfg.Timeout.D(), dialer: cfg.Dialer}
-	a.cfg.BindPassword = ""
+	a.cfg.BindPassword = NewSecret("")
 	port := u.Port()
 	if port == "" {
 		port = "389"

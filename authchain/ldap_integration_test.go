@@ -37,7 +37,7 @@ func slapd(t testing.TB) slapdEnv {
 
 func (e slapdEnv) config(ldaps bool) LDAPConfig {
 	c := LDAPConfig{URL: e.url, StartTLS: true, CAFile: e.ca, BaseDN: e.base, BindDN: e.bindDN,
-		BindPassword: Secret(e.bindPW), UserAttribute: "uid", UserFilter: "(objectClass=inetOrgPerson)"}
+		BindPassword: NewSecret(e.bindPW), UserAttribute: "uid", UserFilter: "(objectClass=inetOrgPerson)"}
 	if ldaps {
 		c.URL, c.StartTLS = e.ldapsURL, false
 	}
@@ -110,7 +110,7 @@ func TestIntegrationSlapdFailures(t *testing.T) {
 	})
 	t.Run("service account rejected", func(t *testing.T) {
 		cfg := e.config(false)
-		cfg.BindPassword = "wrong"
+		cfg.BindPassword = NewSecret("wrong")
 		err := try(cfg)
 		require.ErrorIs(t, err, ErrUnavailable)
 		require.Equal(t, ReasonConfig, ReasonOf(err))

@@ -40,7 +40,7 @@ func testEntries() []testEntry {
 func testLDAPConfig(s *testLDAP, pki *testPKI) LDAPConfig {
 	return LDAPConfig{
 		URL: s.URL(), StartTLS: !s.ldaps, RootCAs: pki.pool,
-		BindDN: tSvcDN, BindPassword: "svc-secret", BaseDN: tBase,
+		BindDN: tSvcDN, BindPassword: NewSecret("svc-secret"), BaseDN: tBase,
 	}
 }
 
@@ -148,7 +148,7 @@ func TestLDAPUnavailable(t *testing.T) {
 	})
 	t.Run("service account rejected", func(t *testing.T) {
 		cfg := testLDAPConfig(srv, pki)
-		cfg.BindPassword = "wrong"
+		cfg.BindPassword = NewSecret("wrong")
 		err := newLDAPAuth(t, cfg).Authenticate(ctx, User{LDAPUsername: "jdoe"}, "john-pw")
 		require.ErrorIs(t, err, ErrUnavailable)
 		require.NotErrorIs(t, err, ErrDenied)
@@ -176,7 +176,7 @@ func TestChainLDAPDownDoesNotTryLocal(t *testing.T) {
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	ln.Close()
-	a := newLDAPAuth(t, LDAPConfig{URL: "ldaps://" + addr, BaseDN: tBase, BindDN: tSvcDN, BindPassword: "x"})
+	a := newLDAPAuth(t, LDAPConfig{URL: "ldaps://" + addr, BaseDN: tBase, BindDN: tSvcDN, BindPassword: NewSecret("x")})
 	local := &countingAuth{}
 	dir, err := NewMemoryDirectory(User{Login: "john", LDAPUsername: "jdoe", PasswordHash: mustHash(t, "local-pw")})
 	require.NoError(t, err)
@@ -239,7 +239,7 @@ func TestADReasons(t *testing.T) {
 }
 
 func TestLDAPConfigValidate(t *testing.T) {
-	good := LDAPConfig{URL: "ldaps://dc1.corp.test", BaseDN: tBase, BindDN: tSvcDN, BindPassword: "x"}
+	good := LDAPConfig{URL: "ldaps://dc1.corp.test", BaseDN: tBase, BindDN: tSvcDN, BindPassword: NewSecret("x")}
 	require.NoError(t, good.Validate())
 	cases := map[string]struct {
 		mod  func(c *LDAPConfig)
@@ -253,7 +253,7 @@ func TestLDAPConfigValidate(t *testing.T) {
 		"path":             {func(c *LDAPConfig) { c.URL = "ldaps://dc1/dc=x" }, "url: must not carry a path"},
 		"no base":          {func(c *LDAPConfig) { c.BaseDN = "" }, "base_dn: is required"},
 		"bad base":         {func(c *LDAPConfig) { c.BaseDN = "nonsense" }, "base_dn: is not a valid DN"},
-		"no bind password": {func(c *LDAPConfig) { c.BindPassword = "" }, "bind_password: is required with bind_dn"},
+		"no bind password": {func(c *LDAPConfig) { c.BindPassword = NewSecret("") }, "bind_password: is required with bind_dn"},
 		"attr":             {func(c *LDAPConfig) { c.UserAttribute = "uid)(x" }, "user_attribute"},
 		"filter":           {func(c *LDAPConfig) { c.UserFilter = "objectClass=user" }, "user_filter"},
 		"group":            {func(c *LDAPConfig) { c.RequiredGroup = "junk" }, "required_group"},

@@ -47,7 +47,7 @@ type OIDCConfig struct {
 	ClientID string `json:"client_id"`
 	// ClientSecret is the client's secret; empty for a public client
 	// (PKCE still protects the code).
-	ClientSecret Secret `json:"client_secret,omitempty"`
+	ClientSecret Secret `json:"client_secret,omitzero"`
 	// RedirectURL is this server's callback URL, registered at the
 	// provider. Required, https.
 	RedirectURL string `json:"redirect_url"`
@@ -62,7 +62,7 @@ type OIDCConfig struct {
 	// digits or standard base64. Empty means a random key per process,
 	// which breaks flows that start on one cluster node and finish on
 	// another.
-	CookieKey Secret `json:"cookie_key,omitempty"`
+	CookieKey Secret `json:"cookie_key,omitzero"`
 	// HTTPClient reaches the provider (discovery, token, JWKS). Nil means
 	// http.DefaultClient; pass a proxy-aware client here.
 	HTTPClient *http.Client `json:"-"`
@@ -152,7 +152,7 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 		return nil, err
 	}
 	o := &OIDC{cfg: cfg, client: cfg.HTTPClient, claim: cfg.Claim, now: time.Now}
-	o.cfg.ClientSecret, o.cfg.CookieKey = "", ""
+	o.cfg.ClientSecret, o.cfg.CookieKey = NewSecret(""), NewSecret("")
 	if o.client == nil {
 		o.client = http.DefaultClient
 	}

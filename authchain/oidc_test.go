@@ -145,7 +145,7 @@ func (p *fakeIdP) sign(claims map[string]any) string {
 }
 
 func (p *fakeIdP) config() OIDCConfig {
-	return OIDCConfig{Issuer: p.srv.URL, ClientID: "portal", ClientSecret: "client-secret",
+	return OIDCConfig{Issuer: p.srv.URL, ClientID: "portal", ClientSecret: NewSecret("client-secret"),
 		RedirectURL: "https://portal.example/sso/callback", HTTPClient: p.srv.Client()}
 }
 
@@ -314,7 +314,7 @@ func TestOIDCConfigValidate(t *testing.T) {
 		"client":     {func(c *OIDCConfig) { c.ClientID = "" }, "client_id: is required"},
 		"claim":      {func(c *OIDCConfig) { c.Claim = "name" }, "claim: must be email, upn or sub"},
 		"scope":      {func(c *OIDCConfig) { c.Scopes = []string{"a b"} }, "scopes[0]"},
-		"cookie key": {func(c *OIDCConfig) { c.CookieKey = "short" }, "cookie_key: must be 32 bytes"},
+		"cookie key": {func(c *OIDCConfig) { c.CookieKey = NewSecret("short") }, "cookie_key: must be 32 bytes"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := good

@@ -16,9 +16,9 @@ import (
 // appears.
 func TestSecretsNeverPrint(t *testing.T) {
 	const bindPW, axlPW, clientSecret, cookieKey = "bind-pw-123", "axl-pw-456", "client-secret-789", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-	ldapCfg := LDAPConfig{URL: "ldaps://dc1", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: bindPW}
-	ucmCfg := UCMConfig{URL: "cucm", AXLUser: "axl", AXLPassword: axlPW}
-	oidcCfg := OIDCConfig{Issuer: "https://idp", ClientID: "c", ClientSecret: clientSecret, RedirectURL: "https://p/cb", CookieKey: cookieKey}
+	ldapCfg := LDAPConfig{URL: "ldaps://dc1", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: NewSecret(bindPW)}
+	ucmCfg := UCMConfig{URL: "cucm", AXLUser: "axl", AXLPassword: NewSecret(axlPW)}
+	oidcCfg := OIDCConfig{Issuer: "https://idp", ClientID: "c", ClientSecret: NewSecret(clientSecret), RedirectURL: "https://p/cb", CookieKey: NewSecret(cookieKey)}
 	cfg := Config{Order: OrderSSOLDAPUCMLocal, LDAP: &ldapCfg, UCM: &ucmCfg, OIDC: &oidcCfg, Session: DefaultSessionConfig()}
 	type host struct {
 		Auth *Config
@@ -43,7 +43,7 @@ func TestSecretsNeverPrint(t *testing.T) {
 	out = append(out, buf.String())
 
 	// Errors of the authenticators never carry the passwords either.
-	a, err := NewLDAPAuthenticator(LDAPConfig{URL: "ldaps://127.0.0.1:1", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: bindPW})
+	a, err := NewLDAPAuthenticator(LDAPConfig{URL: "ldaps://127.0.0.1:1", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: NewSecret(bindPW)})
 	require.NoError(t, err)
 	out = append(out, a.Authenticate(t.Context(), User{LDAPUsername: "u"}, "user-password-000").Error())
 
@@ -62,14 +62,14 @@ func TestSecretsNeverPrint(t *testing.T) {
 // by fmt.Printf("%v", authenticator).
 func TestAuthenticatorsNeverPrintSecrets(t *testing.T) {
 	const bindPW, axlPW, cookieKey = "bind-pw-123", "axl-pw-456", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-	la, err := NewLDAPAuthenticator(LDAPConfig{URL: "ldaps://dc1.corp.test", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: bindPW})
+	la, err := NewLDAPAuthenticator(LDAPConfig{URL: "ldaps://dc1.corp.test", BaseDN: "dc=x", BindDN: "cn=svc,dc=x", BindPassword: NewSecret(bindPW)})
 	require.NoError(t, err)
 	defer la.Close()
-	ua, err := NewUCMAuthenticator(UCMConfig{URL: "https://cucm.corp.test", AXLUser: "axl", AXLPassword: axlPW})
+	ua, err := NewUCMAuthenticator(UCMConfig{URL: "https://cucm.corp.test", AXLUser: "axl", AXLPassword: NewSecret(axlPW)})
 	require.NoError(t, err)
 	idp := newFakeIdP(t)
 	oc := idp.config()
-	oc.CookieKey = cookieKey
+	oc.CookieKey = NewSecret(cookieKey)
 	clientSecret := oc.ClientSecret.Reveal()
 	o, err := NewOIDC(t.Context(), oc)
 	require.NoError(t, err)

@@ -165,7 +165,7 @@ func NewUCMAuthenticator(cfg UCMConfig) (*UCMAuthenticator, error) {
 		v = DefaultAXLVersion
 	}
 	pw := cfg.AXLPassword
-	cfg.AXLPassword = ""
+	cfg.AXLPassword = NewSecret("")
 	a := &UCMAuthenticator{
 		cfg:         cfg,
 		axlPassword: &pw,

@@ -107,7 +107,7 @@ func (f *fakeAXL) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeAXL) config() UCMConfig {
-	return UCMConfig{URL: f.srv.URL + "/axl/", Version: f.version, AXLUser: "axladmin", AXLPassword: "axl-secret", RootCAs: certPool(f.srv)}
+	return UCMConfig{URL: f.srv.URL + "/axl/", Version: f.version, AXLUser: "axladmin", AXLPassword: NewSecret("axl-secret"), RootCAs: certPool(f.srv)}
 }
 
 func certPool(s *httptest.Server) *x509.CertPool {
@@ -173,7 +173,7 @@ func TestUCMConfigErrors(t *testing.T) {
 	u := User{PBXUsername: "jpbx"}
 
 	cfg := f.config()
-	cfg.AXLPassword = "wrong"
+	cfg.AXLPassword = NewSecret("wrong")
 	a, err := NewUCMAuthenticator(cfg)
 	require.NoError(t, err)
 	err = a.Authenticate(ctx, u, "t/ok")
@@ -204,7 +204,7 @@ func TestUCMConfigErrors(t *testing.T) {
 }
 
 func TestUCMConfigValidate(t *testing.T) {
-	good := UCMConfig{URL: "cucm.example.com", AXLUser: "axl", AXLPassword: "x"}
+	good := UCMConfig{URL: "cucm.example.com", AXLUser: "axl", AXLPassword: NewSecret("x")}
 	require.NoError(t, good.Validate())
 	ep, _ := good.endpoint()
 	require.Equal(t, "https://cucm.example.com:8443/axl/", ep.String())
@@ -217,7 +217,7 @@ func TestUCMConfigValidate(t *testing.T) {
 		"version":  {func(c *UCMConfig) { c.Version = "12" }, "version: must look like"},
 		"no user":  {func(c *UCMConfig) { c.AXLUser = "" }, "axl_user: is required"},
 		"colon":    {func(c *UCMConfig) { c.AXLUser = "a:b" }, "axl_user: must not contain"},
-		"no pw":    {func(c *UCMConfig) { c.AXLPassword = "" }, "axl_password: is required"},
+		"no pw":    {func(c *UCMConfig) { c.AXLPassword = NewSecret("") }, "axl_password: is required"},
 		"timeout":  {func(c *UCMConfig) { c.Timeout = -1 }, "timeout"},
 		"userinfo": {func(c *UCMConfig) { c.URL = "https://u:p@cucm/axl/" }, "must not carry credentials"},
 	} {

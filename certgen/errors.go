@@ -11,6 +11,10 @@ import (
 // returns the private key in this form for stores that persist it.
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // FieldError is one validation problem of one field of Options; inspect it
 // with errors.As. Its Field is the JSON name of the option ("key_type",
 // "dns_names[2]").

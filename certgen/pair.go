@@ -171,7 +171,7 @@ func (p *Pair) KeyPEM() []byte {
 
 // KeyPEMSecret returns KeyPEM as a Secret, for stores that persist keys
 // and for code paths that might print what they hold.
-func (p *Pair) KeyPEMSecret() Secret { return Secret(p.KeyPEM()) }
+func (p *Pair) KeyPEMSecret() Secret { return NewSecret(string(p.KeyPEM())) }
 
 // KeyPEMPKCS1 returns an RSA key in the legacy PKCS#1 form ("RSA PRIVATE
 // KEY", RFC 8017) for peers that do not read PKCS#8. It fails with

@@ -330,7 +330,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	snd := qePlainSender(t, "127.0.0.1:2525", func(c *smtpsend.Config) {
 		c.Security = smtpsend.SecurityStartTLS
 		c.Username = "u"
-		c.Password = smtpsend.Secret(pw)
+		c.Password = smtpsend.NewSecret(pw)
 	})
 	sp, err := mailqueue.OpenSpool(t.TempDir(), mailqueue.SpoolOptions{})
 	require.NoError(t, err)

@@ -114,30 +114,30 @@ func BenchmarkTunnelThroughput(b *testing.B) {
 	}
 	cases := []tunnelCase{
 		{"connect", proxytest.HTTP, func(a string) proxy.ContextDialer {
-			return &proxycfg.ConnectDialer{ProxyAddr: a, Username: "u", Password: "p"}
+			return &proxycfg.ConnectDialer{ProxyAddr: a, Username: "u", Password: proxycfg.NewSecret("p")}
 		}, ""},
 		{"socks4", proxytest.SOCKS4, func(a string) proxy.ContextDialer { return &proxycfg.SOCKS4Dialer{ProxyAddr: a, UserID: "u"} }, ""},
 		{"socks5", proxytest.SOCKS5, func(a string) proxy.ContextDialer {
-			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: "u", Password: "p"}
+			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: "u", Password: proxycfg.NewSecret("p")}
 		}, ""},
 	}
 	// The real proxies of .ci/integration/proxy.sh, when it runs the benchmarks.
 	env := func(k string) string { return os.Getenv("UCXKIT_" + k) }
 	if a := env("SQUID_ADDR"); a != "" {
 		cases = append(cases, tunnelCase{"squid", 0, func(a string) proxy.ContextDialer {
-			return &proxycfg.ConnectDialer{ProxyAddr: a, Username: env("SQUID_USER"), Password: proxycfg.Secret(env("SQUID_PASSWORD"))}
+			return &proxycfg.ConnectDialer{ProxyAddr: a, Username: env("SQUID_USER"), Password: proxycfg.NewSecret(env("SQUID_PASSWORD"))}
 		}, a})
 	}
 	if a := env("DANTE_ADDR"); a != "" {
 		cases = append(cases, tunnelCase{"dante-socks5", 0, func(a string) proxy.ContextDialer {
-			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: env("DANTE_USER"), Password: proxycfg.Secret(env("DANTE_PASSWORD"))}
+			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: env("DANTE_USER"), Password: proxycfg.NewSecret(env("DANTE_PASSWORD"))}
 		}, a}, tunnelCase{"dante-socks4", 0, func(a string) proxy.ContextDialer {
 			return &proxycfg.SOCKS4Dialer{ProxyAddr: a, UserID: env("DANTE_USER")}
 		}, a})
 	}
 	if a := env("MICROSOCKS_ADDR"); a != "" {
 		cases = append(cases, tunnelCase{"microsocks", 0, func(a string) proxy.ContextDialer {
-			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: env("MICROSOCKS_USER"), Password: proxycfg.Secret(env("MICROSOCKS_PASSWORD"))}
+			return &proxycfg.SOCKS5Dialer{ProxyAddr: a, Username: env("MICROSOCKS_USER"), Password: proxycfg.NewSecret(env("MICROSOCKS_PASSWORD"))}
 		}, a})
 	}
 	for _, tc := range cases {
@@ -235,7 +235,7 @@ func BenchmarkSOCKS5Setup(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer srv.Close()
-	ours := &proxycfg.SOCKS5Dialer{ProxyAddr: srv.Addr, Username: "alice", Password: "s3cr3t"}
+	ours := &proxycfg.SOCKS5Dialer{ProxyAddr: srv.Addr, Username: "alice", Password: proxycfg.NewSecret("s3cr3t")}
 	xd, err := proxy.SOCKS5("tcp", srv.Addr, &proxy.Auth{User: "alice", Password: "s3cr3t"}, proxy.Direct)
 	if err != nil {
 		b.Fatal(err)

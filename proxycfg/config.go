@@ -51,7 +51,7 @@ type HTTPProxy struct {
 	// It must not contain ':'.
 	Username string `json:"username,omitempty"`
 	// Password for Basic proxy authentication; mandatory with a Username.
-	Password Secret `json:"password,omitempty"`
+	Password Secret `json:"password,omitzero"`
 	// TLS makes the connection to the proxy itself TLS (an "https://"
 	// proxy), verified against CAFile or RootCAs, else the system roots.
 	TLS bool `json:"tls,omitempty"`
@@ -81,7 +81,7 @@ type SOCKSProxy struct {
 	Username string `json:"username,omitempty"`
 	// Password: SOCKS5 only (1-255 bytes); mandatory with a Username for
 	// SOCKS5 and refused for SOCKS4, which cannot carry it.
-	Password Secret `json:"password,omitempty"`
+	Password Secret `json:"password,omitzero"`
 	// Resolve says who resolves target names: ResolveProxy sends the name to
 	// the proxy (socks5h://, socks4a://), so no DNS query for a proxied
 	// target leaves this host; ResolveLocal resolves it here and sends the

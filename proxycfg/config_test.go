@@ -21,11 +21,11 @@ func TestValidate(t *testing.T) {
 		want []string // every expected problem, in order
 	}{
 		{"zero value", Config{}, nil},
-		{"http ok", Config{HTTP: HTTPProxy{Address: "proxy.corp", Port: 3128, Username: "u", Password: "p"}}, nil},
+		{"http ok", Config{HTTP: HTTPProxy{Address: "proxy.corp", Port: 3128, Username: "u", Password: NewSecret("p")}}, nil},
 		{"ipv6 plain ok", Config{HTTP: HTTPProxy{Address: "2001:db8::1", Port: 3128}}, nil},
 		{"special characters ok", Config{
-			HTTP:  HTTPProxy{Address: "10.0.0.2", Port: 3128, Username: "us@er/?#% x", Password: "p@ss:w/o?r#d %é"},
-			SOCKS: SOCKSProxy{Version: 5, Address: "socks.corp.", Port: 1080, Username: "a:b@c", Password: "p@ss:w"},
+			HTTP:  HTTPProxy{Address: "10.0.0.2", Port: 3128, Username: "us@er/?#% x", Password: NewSecret("p@ss:w/o?r#d %é")},
+			SOCKS: SOCKSProxy{Version: 5, Address: "socks.corp.", Port: 1080, Username: "a:b@c", Password: NewSecret("p@ss:w")},
 		}, nil},
 		{"socks4 user-id only", Config{SOCKS: SOCKSProxy{Version: 4, Address: "s", Port: 1080, Username: "alice"}}, nil},
 		{"socks version zero is 5", Config{SOCKS: SOCKSProxy{Address: "s", Port: 1080}}, nil},
@@ -51,20 +51,20 @@ func TestValidate(t *testing.T) {
 			[]string{`http.address: must be a host name or IP address, got invalid character '!'`}},
 		{"username needs password", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Username: "u"}, SOCKS: SOCKSProxy{Address: "s", Port: 1, Username: "u"}},
 			[]string{"http.password: is mandatory when username is set", "socks.password: is mandatory when username is set"}},
-		{"password needs username", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Password: "x"}},
+		{"password needs username", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Password: NewSecret("x")}},
 			[]string{"http.username: is mandatory when password is set"}},
-		{"colon in http username", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Username: "a:b", Password: "x"}},
+		{"colon in http username", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Username: "a:b", Password: NewSecret("x")}},
 			[]string{"http.username: must not contain ':' (RFC 7617 Basic authentication)"}},
-		{"socks5 lengths in bytes", Config{SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1, Username: long, Password: Secret(long)}},
+		{"socks5 lengths in bytes", Config{SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1, Username: long, Password: NewSecret(long)}},
 			[]string{"socks.username: must be 1-255 bytes for SOCKS5 (RFC 1929), got 256", "socks.password: must be 1-255 bytes for SOCKS5 (RFC 1929), got 256"}},
-		{"socks5 255 bytes ok", Config{SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1, Username: strings.Repeat("u", 255), Password: Secret(strings.Repeat("p", 255))}}, nil},
-		{"socks4 password", Config{SOCKS: SOCKSProxy{Version: 4, Address: "s", Port: 1, Username: "u", Password: "p"}},
+		{"socks5 255 bytes ok", Config{SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1, Username: strings.Repeat("u", 255), Password: NewSecret(strings.Repeat("p", 255))}}, nil},
+		{"socks4 password", Config{SOCKS: SOCKSProxy{Version: 4, Address: "s", Port: 1, Username: "u", Password: NewSecret("p")}},
 			[]string{"socks.password: SOCKS4 cannot carry a password; use version 5 for username/password authentication"}},
 		{"socks version", Config{SOCKS: SOCKSProxy{Version: 6, Address: "s", Port: 1}},
 			[]string{"socks.version: must be 4 or 5, got 6"}},
 		{"socks resolve", Config{SOCKS: SOCKSProxy{Address: "s", Port: 1, Resolve: "remote"}},
 			[]string{`socks.resolve: must be "proxy", "local" or empty, got "remote"`}},
-		{"CR LF NUL", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Username: "a\r\nb", Password: "x\x00"}, SOCKS: SOCKSProxy{Address: "s\n", Port: 1}},
+		{"CR LF NUL", Config{HTTP: HTTPProxy{Address: "p", Port: 1, Username: "a\r\nb", Password: NewSecret("x\x00")}, SOCKS: SOCKSProxy{Address: "s\n", Port: 1}},
 			[]string{"http.username: must not contain CR, LF or NUL", "http.password: must not contain CR, LF or NUL", "socks.address: must not contain CR, LF or NUL"}},
 		{"ca_file without tls", Config{HTTP: HTTPProxy{Address: "p", Port: 1, CAFile: "/x"}},
 			[]string{"http.ca_file: is only used with tls: true"}},
@@ -89,14 +89,14 @@ func TestValidate(t *testing.T) {
 
 func TestString(t *testing.T) {
 	c := Config{
-		HTTP:   HTTPProxy{Address: "proxy.corp", Port: 3128, Username: "us@er", Password: "p@ss:w/o?r#d %é"},
+		HTTP:   HTTPProxy{Address: "proxy.corp", Port: 3128, Username: "us@er", Password: NewSecret("p@ss:w/o?r#d %é")},
 		SOCKS:  SOCKSProxy{Version: 4, Address: "2001:db8::1", Port: 1080, Username: "alice"},
 		Bypass: []string{"localhost", ".corp"},
 	}
 	require.Equal(t, "http://us%40er:xxxxx@proxy.corp:3128 socks4://alice@[2001:db8::1]:1080 bypass=localhost,.corp", c.String())
 	require.Equal(t, "direct", Config{}.String())
 	require.Equal(t, "https://proxy:443", HTTPProxy{Address: "proxy", Port: 443, TLS: true}.String())
-	require.Equal(t, "socks5://u:xxxxx@s:1", SOCKSProxy{Address: "s", Port: 1, Username: "u", Password: "p", Resolve: ResolveLocal}.String())
+	require.Equal(t, "socks5://u:xxxxx@s:1", SOCKSProxy{Address: "s", Port: 1, Username: "u", Password: NewSecret("p"), Resolve: ResolveLocal}.String())
 	require.Equal(t, "socks4a://s:1", SOCKSProxy{Version: 4, Address: "s", Port: 1, Resolve: ResolveProxy}.String())
 }
 
@@ -105,8 +105,8 @@ func TestString(t *testing.T) {
 func TestSecretsNeverPrint(t *testing.T) {
 	const pw1, pw2 = "p@ss:w/o?r#d %é-1", "hunter2-socks"
 	c := Config{
-		HTTP:  HTTPProxy{Address: "proxy", Port: 3128, Username: "u", Password: pw1},
-		SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1080, Username: "u", Password: pw2},
+		HTTP:  HTTPProxy{Address: "proxy", Port: 3128, Username: "u", Password: NewSecret(pw1)},
+		SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1080, Username: "u", Password: NewSecret(pw2)},
 	}
 	d1, err := c.HTTP.connectDialer(nil)
 	require.NoError(t, err)

@@ -24,7 +24,7 @@ func TestConnectRequestBytes(t *testing.T) {
 	want := "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n" +
 		"Proxy-Authorization: Basic dXNAZXI6cEBzczp3L28/ciNkICXDqQ==\r\n\r\n"
 	p := fakeProxy(t, step{len(want), []byte("HTTP/1.1 200 Connection established\r\n\r\n")})
-	d := &ConnectDialer{ProxyAddr: p.addr, Username: "us@er", Password: pw}
+	d := &ConnectDialer{ProxyAddr: p.addr, Username: "us@er", Password: NewSecret(pw)}
 	c, err := d.DialContext(context.Background(), "tcp", "[2001:db8::1]:443")
 	require.NoError(t, err)
 	defer c.Close()
@@ -91,7 +91,7 @@ func TestConnectAnswers(t *testing.T) {
 				r = reqAuth
 			}
 			p := fakeProxy(t, step{len(r), []byte(tc.answer)})
-			d := &ConnectDialer{ProxyAddr: p.addr, Username: tc.user, Password: "p"}
+			d := &ConnectDialer{ProxyAddr: p.addr, Username: tc.user, Password: NewSecret("p")}
 			c, err := d.DialContext(context.Background(), "tcp", "example.com:25")
 			require.Equal(t, r, string(p.next(t)))
 			if tc.ok {
@@ -183,7 +183,7 @@ func TestHandshakeDeadline(t *testing.T) {
 		"connect":     &ConnectDialer{ProxyAddr: addr},
 		"connect-tls": &ConnectDialer{ProxyAddr: addr, TLSConfig: &tls.Config{}},
 		"socks4":      &SOCKS4Dialer{ProxyAddr: addr},
-		"socks5":      &SOCKS5Dialer{ProxyAddr: addr, Username: "u", Password: "p"},
+		"socks5":      &SOCKS5Dialer{ProxyAddr: addr, Username: "u", Password: NewSecret("p")},
 	}
 	for name, d := range dialers {
 		t.Run(name+"/deadline", func(t *testing.T) {
@@ -235,7 +235,7 @@ func TestConnectTLSToProxy(t *testing.T) {
 	defer srv.Close()
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	d := &ConnectDialer{ProxyAddr: srv.Listener.Addr().String(), Username: "u", Password: "p",
+	d := &ConnectDialer{ProxyAddr: srv.Listener.Addr().String(), Username: "u", Password: NewSecret("p"),
 		TLSConfig: &tls.Config{RootCAs: pool, ServerName: "example.com"}}
 	c, err := d.DialContext(context.Background(), "tcp", "target:25")
 	require.NoError(t, err)

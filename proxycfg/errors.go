@@ -14,6 +14,10 @@ import (
 // prints its value (see Secret.Reveal).
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // FieldError is one validation problem, naming its field by its JSON path
 // ("http.port", "socks.password", "bypass[2]"). Validate returns them joined;
 // inspect them with errors.As.

@@ -23,7 +23,7 @@ func ExampleFromURL() {
 func ExampleConfig_Validate() {
 	cfg := proxycfg.Config{
 		HTTP:  proxycfg.HTTPProxy{Address: "proxy:3128", Port: 70000, Username: "alice"},
-		SOCKS: proxycfg.SOCKSProxy{Version: 4, Address: "10.0.0.4", Port: 1080, Username: "bob", Password: "x"},
+		SOCKS: proxycfg.SOCKSProxy{Version: 4, Address: "10.0.0.4", Port: 1080, Username: "bob", Password: proxycfg.NewSecret("x")},
 	}
 	err := cfg.Validate()
 	fmt.Println(err)
@@ -41,7 +41,7 @@ func ExampleConfig_Validate() {
 
 func ExampleConfig_Dialer() {
 	cfg := proxycfg.Config{
-		SOCKS:  proxycfg.SOCKSProxy{Version: 5, Address: "socks.example.com", Port: 1080, Username: "alice", Password: "s3cr3t"},
+		SOCKS:  proxycfg.SOCKSProxy{Version: 5, Address: "socks.example.com", Port: 1080, Username: "alice", Password: proxycfg.NewSecret("s3cr3t")},
 		Bypass: []string{"localhost", "10.0.0.0/8", ".corp.example.com"},
 	}
 	d, err := cfg.Dialer(nil) // raw TCP: SOCKS if set, else HTTP CONNECT

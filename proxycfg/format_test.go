@@ -18,11 +18,11 @@ import (
 // password out.
 func TestNoSecretInAnyFormat(t *testing.T) {
 	const pw = "S3CRETPW"
-	h := HTTPProxy{Address: "proxy", Port: 3128, Username: "u", Password: pw}
-	s := SOCKSProxy{Address: "proxy", Port: 1080, Username: "u", Password: pw}
+	h := HTTPProxy{Address: "proxy", Port: 3128, Username: "u", Password: NewSecret(pw)}
+	s := SOCKSProxy{Address: "proxy", Port: 1080, Username: "u", Password: NewSecret(pw)}
 	c := Config{HTTP: h, SOCKS: s, Bypass: []string{"localhost"}}
-	cd := &ConnectDialer{ProxyAddr: "proxy:3128", Username: "u", Password: pw}
-	s5 := &SOCKS5Dialer{ProxyAddr: "proxy:1080", Username: "u", Password: pw}
+	cd := &ConnectDialer{ProxyAddr: "proxy:3128", Username: "u", Password: NewSecret(pw)}
+	s5 := &SOCKS5Dialer{ProxyAddr: "proxy:1080", Username: "u", Password: NewSecret(pw)}
 	type outer struct {
 		N   int
 		Any any

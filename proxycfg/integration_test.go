@@ -90,9 +90,9 @@ func converse(t *testing.T, d interface {
 func realConfig(t *testing.T, p realProxy, http bool, version int) proxycfg.Config {
 	h, port := hostPort(t, p.host)
 	if http {
-		return proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: h, Port: port, Username: p.user, Password: proxycfg.Secret(p.password)}}
+		return proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: h, Port: port, Username: p.user, Password: proxycfg.NewSecret(p.password)}}
 	}
-	return proxycfg.Config{SOCKS: proxycfg.SOCKSProxy{Version: version, Address: h, Port: port, Username: p.user, Password: proxycfg.Secret(p.password)}}
+	return proxycfg.Config{SOCKS: proxycfg.SOCKSProxy{Version: version, Address: h, Port: port, Username: p.user, Password: proxycfg.NewSecret(p.password)}}
 }
 
 func TestIntegrationSquid(t *testing.T) {
@@ -110,7 +110,7 @@ func TestIntegrationSquid(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		bad := cfg
-		bad.HTTP.Password = "wrong"
+		bad.HTTP.Password = proxycfg.NewSecret("wrong")
 		d, err := bad.HTTPProxyDialer(nil)
 		require.NoError(t, err)
 		_, err = d.DialContext(context.Background(), "tcp", target)
@@ -122,7 +122,7 @@ func TestIntegrationSquid(t *testing.T) {
 	})
 	t.Run("no credentials", func(t *testing.T) {
 		anon := cfg
-		anon.HTTP.Username, anon.HTTP.Password = "", ""
+		anon.HTTP.Username, anon.HTTP.Password = "", proxycfg.NewSecret("")
 		d, err := anon.HTTPProxyDialer(nil)
 		require.NoError(t, err)
 		_, err = d.DialContext(context.Background(), "tcp", target)
@@ -172,7 +172,7 @@ func TestIntegrationDante(t *testing.T) {
 	})
 	t.Run("socks5 wrong password", func(t *testing.T) {
 		cfg := realConfig(t, p, false, 5)
-		cfg.SOCKS.Password = "wrong"
+		cfg.SOCKS.Password = proxycfg.NewSecret("wrong")
 		d, err := cfg.SOCKSDialer(nil)
 		require.NoError(t, err)
 		_, err = d.DialContext(context.Background(), "tcp", target)
@@ -180,7 +180,7 @@ func TestIntegrationDante(t *testing.T) {
 	})
 	t.Run("socks4", func(t *testing.T) {
 		cfg := realConfig(t, p, false, 4)
-		cfg.SOCKS.Password = "" // SOCKS4 default: names resolved here
+		cfg.SOCKS.Password = proxycfg.NewSecret("") // SOCKS4 default: names resolved here
 		d, err := cfg.SOCKSDialer(nil)
 		require.NoError(t, err)
 		converse(t, d, target)
@@ -191,7 +191,7 @@ func TestIntegrationDante(t *testing.T) {
 		// Dante 1.4 does not implement SOCKS4a: a name sent to it is
 		// refused with 0x5b, which must surface as a typed error.
 		cfg := realConfig(t, p, false, 4)
-		cfg.SOCKS.Password = ""
+		cfg.SOCKS.Password = proxycfg.NewSecret("")
 		cfg.SOCKS.Resolve = proxycfg.ResolveProxy
 		d, err := cfg.SOCKSDialer(nil)
 		require.NoError(t, err)
@@ -208,7 +208,7 @@ func TestIntegrationDante(t *testing.T) {
 	})
 	t.Run("socks4 refused", func(t *testing.T) {
 		cfg := realConfig(t, p, false, 4)
-		cfg.SOCKS.Password = ""
+		cfg.SOCKS.Password = proxycfg.NewSecret("")
 		d, err := cfg.SOCKSDialer(nil)
 		require.NoError(t, err)
 		// Nothing listens on port 1: the proxy answers 0x5b.
@@ -239,7 +239,7 @@ func TestIntegrationMicrosocks(t *testing.T) {
 	})
 	t.Run("wrong password", func(t *testing.T) {
 		bad := cfg
-		bad.SOCKS.Password = "wrong"
+		bad.SOCKS.Password = proxycfg.NewSecret("wrong")
 		d, err := bad.Dialer(nil)
 		require.NoError(t, err)
 		_, err = d.DialContext(context.Background(), "tcp", target)

@@ -35,7 +35,7 @@ func FuzzConnectResponse(f *testing.F) {
 	f.Add([]byte("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n"))
 	f.Add([]byte("\x05\x00"))
 	f.Fuzz(func(t *testing.T, answer []byte) {
-		d := &ConnectDialer{ProxyAddr: "proxy:3128", Username: "u", Password: "p"}
+		d := &ConnectDialer{ProxyAddr: "proxy:3128", Username: "u", Password: NewSecret("p")}
 		c, err := d.handshake(context.Background(), &scriptedConn{r: bytes.NewReader(answer)}, "h:1")
 		if err == nil {
 			rest, _ := io.ReadAll(c)
@@ -65,7 +65,7 @@ func FuzzSOCKS5Reply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, answer []byte, auth bool) {
 		d := &SOCKS5Dialer{ProxyAddr: "proxy:1080"}
 		if auth {
-			d.Username, d.Password = "alice", "s3cr3t"
+			d.Username, d.Password = "alice", NewSecret("s3cr3t")
 		}
 		err := d.handshake(&scriptedConn{r: bytes.NewReader(answer)}, []byte{5, 1, 0, 1, 127, 0, 0, 1, 0, 25}, d.Password.Reveal(), "h:25")
 		if err != nil && bytes.Contains([]byte(err.Error()), []byte("s3cr3t")) {

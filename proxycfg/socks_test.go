@@ -88,7 +88,7 @@ func TestSOCKS5Bytes(t *testing.T) {
 		target string
 		steps  []step
 	}{
-		{"auth and domain", SOCKS5Dialer{Username: "alice", Password: "s3cr3t"}, "example.com:443", []step{
+		{"auth and domain", SOCKS5Dialer{Username: "alice", Password: NewSecret("s3cr3t")}, "example.com:443", []step{
 			{4, []byte{5, 2}}, // greeting 05 02 00 02
 			{14, []byte{1, 0}},
 			{18, okReply},
@@ -97,7 +97,7 @@ func TestSOCKS5Bytes(t *testing.T) {
 		{"ipv6 with domain reply", SOCKS5Dialer{}, "[2001:db8::1]:25", []step{{3, []byte{5, 0}}, {22, []byte{5, 0, 0, 3, 4, 'h', 'o', 's', 't', 0, 25}}}},
 		{"local resolution", SOCKS5Dialer{ResolveLocally: true, Resolver: fakeResolver{netip.MustParseAddr("192.0.2.9")}}, "example.com:80",
 			[]step{{3, []byte{5, 0}}, {10, []byte{5, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}}},
-		{"server picks no-auth although creds offered", SOCKS5Dialer{Username: "alice", Password: "s3cr3t"}, "example.com:443",
+		{"server picks no-auth although creds offered", SOCKS5Dialer{Username: "alice", Password: NewSecret("s3cr3t")}, "example.com:443",
 			[]step{{4, []byte{5, 0}}, {18, okReply}}},
 	}
 	wants := map[string][][]byte{
@@ -151,7 +151,7 @@ func TestSOCKS5Failures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := fakeProxy(t, tc.steps...)
-			_, err := (&SOCKS5Dialer{ProxyAddr: p.addr, Username: tc.user, Password: "s3cr3t"}).DialContext(context.Background(), "tcp", "example.com:25")
+			_, err := (&SOCKS5Dialer{ProxyAddr: p.addr, Username: tc.user, Password: NewSecret("s3cr3t")}).DialContext(context.Background(), "tcp", "example.com:25")
 			require.Error(t, err)
 			require.NotContains(t, err.Error(), "s3cr3t")
 			if tc.is != nil {
@@ -164,6 +164,6 @@ func TestSOCKS5Failures(t *testing.T) {
 		})
 	}
 	// RFC 1929 limits are enforced before any byte is sent.
-	_, err := (&SOCKS5Dialer{ProxyAddr: "127.0.0.1:1", Username: "u", Password: Secret(make([]byte, 256))}).DialContext(context.Background(), "tcp", "h:1")
+	_, err := (&SOCKS5Dialer{ProxyAddr: "127.0.0.1:1", Username: "u", Password: NewSecret(string(make([]byte, 256)))}).DialContext(context.Background(), "tcp", "h:1")
 	require.ErrorContains(t, err, "1-255 bytes")
 }

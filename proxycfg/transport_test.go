@@ -44,12 +44,12 @@ func hostPort(t *testing.T, addr string) (string, int) {
 
 func httpProxyConfig(t *testing.T, s *proxytest.Server, user, pw string) proxycfg.Config {
 	h, p := hostPort(t, s.Addr)
-	return proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: h, Port: p, Username: user, Password: proxycfg.Secret(pw)}}
+	return proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: h, Port: p, Username: user, Password: proxycfg.NewSecret(pw)}}
 }
 
 func socksConfig(t *testing.T, s *proxytest.Server, version int, user, pw string) proxycfg.Config {
 	h, p := hostPort(t, s.Addr)
-	return proxycfg.Config{SOCKS: proxycfg.SOCKSProxy{Version: version, Address: h, Port: p, Username: user, Password: proxycfg.Secret(pw)}}
+	return proxycfg.Config{SOCKS: proxycfg.SOCKSProxy{Version: version, Address: h, Port: p, Username: user, Password: proxycfg.NewSecret(pw)}}
 }
 
 func get(t *testing.T, c *http.Client, url string) (string, *http.Response) {
@@ -297,11 +297,11 @@ func TestLoggerAndErrorsHideSecrets(t *testing.T) {
 	p := startProxy(t, proxytest.HTTP, "u", specialPassword)
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d := &proxycfg.ConnectDialer{ProxyAddr: p.Addr, Username: "u", Password: specialPassword, Logger: log}
+	d := &proxycfg.ConnectDialer{ProxyAddr: p.Addr, Username: "u", Password: proxycfg.NewSecret(specialPassword), Logger: log}
 	c, err := d.DialContext(context.Background(), "tcp", target.Listener.Addr().String())
 	require.NoError(t, err)
 	c.Close()
-	d.Password = "wrong-" + specialPassword
+	d.Password = proxycfg.NewSecret("wrong-" + specialPassword)
 	_, err = d.DialContext(context.Background(), "tcp", target.Listener.Addr().String())
 	require.ErrorIs(t, err, proxycfg.ErrProxyAuthFailed)
 	out := buf.String()
@@ -310,7 +310,7 @@ func TestLoggerAndErrorsHideSecrets(t *testing.T) {
 	require.NotContains(t, out, specialPassword)
 
 	// A proxy that is down: net/http's error does not carry the proxy URL's password.
-	cfg := proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: "127.0.0.1", Port: 1, Username: "u", Password: specialPassword}}
+	cfg := proxycfg.Config{HTTP: proxycfg.HTTPProxy{Address: "127.0.0.1", Port: 1, Username: "u", Password: proxycfg.NewSecret(specialPassword)}}
 	cl, err := cfg.HTTPClient()
 	require.NoError(t, err)
 	for _, u := range []string{"http://example.invalid/", "https://example.invalid/"} {

@@ -71,7 +71,7 @@ func FromURL(raw string) (Config, error) {
 	if u.User != nil {
 		user = u.User.Username()
 		if p, ok := u.User.Password(); ok {
-			pw = Secret(p)
+			pw = NewSecret(p)
 		}
 	}
 	orPort := func(def int) int {

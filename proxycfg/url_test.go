@@ -16,13 +16,13 @@ func TestFromURL(t *testing.T) {
 	}{
 		{raw: "http://proxy:3128", want: Config{HTTP: HTTPProxy{Address: "proxy", Port: 3128}}},
 		{raw: "HTTP://proxy", want: Config{HTTP: HTTPProxy{Address: "proxy", Port: 80}}},
-		{raw: "https://u:p@proxy/", want: Config{HTTP: HTTPProxy{Address: "proxy", Port: 443, TLS: true, Username: "u", Password: "p"}}},
+		{raw: "https://u:p@proxy/", want: Config{HTTP: HTTPProxy{Address: "proxy", Port: 443, TLS: true, Username: "u", Password: NewSecret("p")}}},
 		{raw: "http://us%40er:p%40ss%3Aw%2Fo%3Fr%23d%20%25%C3%A9@[2001:db8::1]:8080",
-			want: Config{HTTP: HTTPProxy{Address: "2001:db8::1", Port: 8080, Username: "us@er", Password: "p@ss:w/o?r#d %é"}}},
+			want: Config{HTTP: HTTPProxy{Address: "2001:db8::1", Port: 8080, Username: "us@er", Password: NewSecret("p@ss:w/o?r#d %é")}}},
 		{raw: "socks4://alice@s:1081", want: Config{SOCKS: SOCKSProxy{Version: 4, Address: "s", Port: 1081, Username: "alice", Resolve: ResolveLocal}}},
 		{raw: "socks4a://s", want: Config{SOCKS: SOCKSProxy{Version: 4, Address: "s", Port: 1080, Resolve: ResolveProxy}}},
-		{raw: "socks5://a:b@s", want: Config{SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1080, Username: "a", Password: "b", Resolve: ResolveLocal}}},
-		{raw: "socks5h://a%3A:b%40@127.0.0.1:9050", want: Config{SOCKS: SOCKSProxy{Version: 5, Address: "127.0.0.1", Port: 9050, Username: "a:", Password: "b@", Resolve: ResolveProxy}}},
+		{raw: "socks5://a:b@s", want: Config{SOCKS: SOCKSProxy{Version: 5, Address: "s", Port: 1080, Username: "a", Password: NewSecret("b"), Resolve: ResolveLocal}}},
+		{raw: "socks5h://a%3A:b%40@127.0.0.1:9050", want: Config{SOCKS: SOCKSProxy{Version: 5, Address: "127.0.0.1", Port: 9050, Username: "a:", Password: NewSecret("b@"), Resolve: ResolveProxy}}},
 		{raw: "proxy:3128", err: "must start with http://"},
 		{raw: "ftp://proxy", err: `unsupported proxy scheme "ftp"`},
 		{raw: "http://proxy:99999", err: "port must be 1-65535"},
@@ -94,8 +94,8 @@ func FuzzValidate(f *testing.F) {
 	f.Add("2001:db8::1", 0, "", "", 4, "", 0, "", "", "*")
 	f.Fuzz(func(t *testing.T, ha string, hp int, hu, hpw string, sv int, sa string, sp int, su, spw, bypass string) {
 		c := Config{
-			HTTP:   HTTPProxy{Address: ha, Port: hp, Username: hu, Password: Secret(hpw)},
-			SOCKS:  SOCKSProxy{Version: sv, Address: sa, Port: sp, Username: su, Password: Secret(spw)},
+			HTTP:   HTTPProxy{Address: ha, Port: hp, Username: hu, Password: NewSecret(hpw)},
+			SOCKS:  SOCKSProxy{Version: sv, Address: sa, Port: sp, Username: su, Password: NewSecret(spw)},
 			Bypass: SplitBypass(bypass),
 		}
 		if err := c.Validate(); err != nil {

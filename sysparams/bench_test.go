@@ -73,7 +73,7 @@ func BenchmarkSealOpen(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		s, err := k.Seal("email.password", "p@ssw0rd")
+		s, err := k.Seal("email.password", NewSecret("p@ssw0rd"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -20,7 +20,7 @@ func TestDiffRestartLevels(t *testing.T) {
 		{"nothing", func(p *Params) {}, nil, nil, RestartNone, 0},
 		{"telephony", func(p *Params) { p.Telephony.PBXAddress = "10.0.0.9" }, []string{"telephony.pbx_address"}, []string{"telephony"}, RestartServices, 1},
 		{"email port", func(p *Params) { p.Email.Port = 587 }, []string{"email.port"}, []string{"email"}, RestartNone, 0},
-		{"email password value", func(p *Params) { p.Email.Password = "other" }, []string{"email.password"}, []string{"email"}, RestartNone, 0},
+		{"email password value", func(p *Params) { p.Email.Password = NewSecret("other") }, []string{"email.password"}, []string{"email"}, RestartNone, 0},
 		{"auth timeout", func(p *Params) { p.Authentication.InactivityTimeout = Duration(9 * Day) }, []string{"authentication.inactivity_timeout"}, []string{"authentication"}, RestartNone, 0},
 		{"numbering", func(p *Params) {
 			p.NumberingPlan.UseDefaults = false

@@ -56,8 +56,8 @@ func TestMailSenderThroughSelectedProxy(t *testing.T) {
 	for _, choice := range []ProxyChoice{ProxyHTTP, ProxySOCKS, ProxyNone} {
 		t.Run(string(choice), func(t *testing.T) {
 			p := sinkParams(s)
-			p.Proxy.HTTP = proxycfg.HTTPProxy{Address: "127.0.0.1", Port: portOf(httpProxy.Addr), Username: "us@er", Password: testProxyPassword}
-			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 5, Address: "127.0.0.1", Port: portOf(socksProxy.Addr), Username: "s", Password: testProxyPassword}
+			p.Proxy.HTTP = proxycfg.HTTPProxy{Address: "127.0.0.1", Port: portOf(httpProxy.Addr), Username: "us@er", Password: proxycfg.NewSecret(testProxyPassword)}
+			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 5, Address: "127.0.0.1", Port: portOf(socksProxy.Addr), Username: "s", Password: proxycfg.NewSecret(testProxyPassword)}
 			p.Email.Proxy = choice
 			require.NoError(t, p.Validate())
 			hBefore, sBefore := len(httpProxy.Targets()), len(socksProxy.Targets())
@@ -163,7 +163,7 @@ func TestMailSenderO365Graph(t *testing.T) {
 	p := validParams()
 	p.Email.Protocol = ProtocolO365
 	p.Email.O365 = O365{
-		ClientID: "1cb8b5d2-8724-4f32-8152-a16a230b682b", TenantID: "tenant-1", ClientSecret: testO365Secret,
+		ClientID: "1cb8b5d2-8724-4f32-8152-a16a230b682b", TenantID: "tenant-1", ClientSecret: NewSecret(testO365Secret),
 		Address: "fax@example.onmicrosoft.com", Mode: o365.ModeGraph, Cloud: o365.CloudGlobal,
 		AuthURL: ms.URL, GraphURL: ms.URL,
 	}
@@ -181,7 +181,7 @@ func TestMailSenderO365Graph(t *testing.T) {
 	require.Equal(t, []string{"token", "permission", "mailbox"}, stepNames(rep))
 	require.EqualValues(t, 1, sent.Load(), "a connection test sends nothing")
 
-	p.Email.O365.ClientSecret = "wrong"
+	p.Email.O365.ClientSecret = NewSecret("wrong")
 	rep, err = p.TestEmailWith(ctx, MailOptions{HTTPClient: ms.Client()})
 	require.Error(t, err)
 	require.False(t, rep.OK)

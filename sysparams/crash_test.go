@@ -133,7 +133,7 @@ func TestCrashHelper(t *testing.T) {
 		}
 		_, err = s.Update(ctx, func(p *Params) error {
 			p.Email.Port = int(1000 + rev + 1)
-			p.Email.Password = Secret(fmt.Sprintf("pw-%d", rev+1))
+			p.Email.Password = NewSecret(fmt.Sprintf("pw-%d", rev+1))
 			return nil
 		})
 		if err != nil {

@@ -62,10 +62,10 @@
 // and JSON all show "[REDACTED]". Params, the sections that hold secrets
 // (Email, O365, Cloud), Keyring and FileStore have Format methods, so a
 // pointer to them inside a caller's struct printed with any verb (%s, %t,
-// ...) shows no secret or key either. Two fmt paths call no method at all
-// and print a Secret raw: a configuration kept in an unexported field of
-// the caller's struct, and %p applied to a struct value. Do not print
-// configurations that way.
+// ...) shows no secret or key either. On the fmt paths that call no method
+// at all (a configuration kept in an unexported field of the caller's
+// struct, %p on a struct value) a Secret prints as a pointer, never as its
+// value: the value sits behind a unique.Handle.
 //
 // # Failure semantics
 //

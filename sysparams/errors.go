@@ -15,6 +15,10 @@ import (
 // mailqueue.Secret and the others, so values move without conversion.
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // FieldError is one validation problem, naming the field by its dotted JSON
 // path ("email.port"). Validate returns every problem joined; inspect them
 // with errors.As or fielderr-style flattening via errors.Join's Unwrap.

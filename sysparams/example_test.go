@@ -54,7 +54,7 @@ func ExampleFileStore() {
 		p.NumberingPlan.UseDefaults = false
 		p.NumberingPlan.LocalCountryCode = "+39"
 		p.NumberingPlan.InternationalPrefix = "00"
-		p.Cloud = sysparams.Cloud{ClientID: "id", ClientSecret: "s3cr3t"}
+		p.Cloud = sysparams.Cloud{ClientID: "id", ClientSecret: sysparams.NewSecret("s3cr3t")}
 		return nil
 	})
 	fmt.Println("saved:", err == nil)

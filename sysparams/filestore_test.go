@@ -29,9 +29,9 @@ func validParams() *Params {
 	p.Email.Server = "mail.example.com"
 	p.Email.UseAuth = true
 	p.Email.Username = "fax-admin@example.com"
-	p.Email.Password = testSMTPPassword
-	p.Email.O365.ClientSecret = testO365Secret
-	p.Cloud = Cloud{ClientID: "clientId", ClientSecret: testCloudSecret}
+	p.Email.Password = NewSecret(testSMTPPassword)
+	p.Email.O365.ClientSecret = NewSecret(testO365Secret)
+	p.Cloud = Cloud{ClientID: "clientId", ClientSecret: NewSecret(testCloudSecret)}
 	return p
 }
 
@@ -260,8 +260,8 @@ func TestFileStoreSealsWithTheKeyFileOfNow(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.Update(ctx, func(p *Params) error {
 		p.Cloud.Forget()
-		p.Email.UseAuth, p.Email.Password = false, ""
-		p.Email.O365.ClientSecret = ""
+		p.Email.UseAuth, p.Email.Password = false, NewSecret("")
+		p.Email.O365.ClientSecret = NewSecret("")
 		return nil
 	})
 	require.NoError(t, err)
@@ -269,7 +269,7 @@ func TestFileStoreSealsWithTheKeyFileOfNow(t *testing.T) {
 	require.NoError(t, err)
 
 	_, err = a.Update(ctx, func(p *Params) error {
-		p.Cloud = Cloud{ClientID: "again", ClientSecret: testCloudSecret}
+		p.Cloud = Cloud{ClientID: "again", ClientSecret: NewSecret(testCloudSecret)}
 		return nil
 	})
 	require.NoError(t, err)

@@ -37,9 +37,9 @@ func TestSectionsStoresAndKeyringNeverPrintSecrets(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	p := sysparams.Defaults()
 	p.Telephony = sysparams.Telephony{SystemName: "HQ", PBXAddress: "10.0.0.1"}
-	p.Cloud = sysparams.Cloud{ClientID: "id", ClientSecret: cloudSecret}
-	p.Email.Password = smtpPass
-	p.Email.O365.ClientSecret = o365Secret
+	p.Cloud = sysparams.Cloud{ClientID: "id", ClientSecret: sysparams.NewSecret(cloudSecret)}
+	p.Email.Password = sysparams.NewSecret(smtpPass)
+	p.Email.O365.ClientSecret = sysparams.NewSecret(o365Secret)
 
 	ctx := context.Background()
 	s, err := sysparams.OpenFile(ctx, filepath.Join(t.TempDir(), "params.json"), sysparams.FileOptions{})
@@ -72,4 +72,33 @@ func TestSectionsStoresAndKeyringNeverPrintSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// hidden is a caller's struct that keeps configurations in unexported
+// fields: fmt cannot call any method on them, so only the way Secret
+// stores its value keeps it out of the output.
+type hidden struct {
+	params  sysparams.Params
+	email   *sysparams.Email
+	cloud   sysparams.Cloud
+	secrets []sysparams.Secret
+}
+
+// TestSecretsHiddenOnMethodFreePaths covers the fmt paths that call no
+// method: unexported fields of a caller's struct, and %p on a struct.
+// With Secret as a plain string type, %+v of hidden{} printed every secret.
+func TestSecretsHiddenOnMethodFreePaths(t *testing.T) {
+	const pass = "smtp-TOPSECRET-9"
+	p := sysparams.Defaults()
+	p.Email.Password = sysparams.NewSecret(pass)
+	p.Cloud.ClientSecret = sysparams.NewSecret(pass)
+	h := hidden{params: *p, email: &p.Email, cloud: p.Cloud, secrets: []sysparams.Secret{sysparams.NewSecret(pass)}}
+	for _, verb := range append(printVerbs, "%p") {
+		for _, w := range []any{h, &h, []any{h}, p.Email.Password, p.Cloud} {
+			out := fmt.Sprintf(verb, w)
+			require.NotContains(t, out, pass, "%s of %T", verb, w)
+			require.NotContains(t, out, fmt.Sprintf("%x", pass), "%s of %T", verb, w)
+		}
+	}
+	require.Equal(t, pass, h.params.Email.Password.Reveal())
 }

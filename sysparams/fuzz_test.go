@@ -19,7 +19,7 @@ func FuzzDocument(f *testing.F) {
 	}
 	p := Defaults()
 	p.Telephony = Telephony{SystemName: "HQ", PBXAddress: "10.0.0.1"}
-	p.Cloud = Cloud{ClientID: "c", ClientSecret: "s"}
+	p.Cloud = Cloud{ClientID: "c", ClientSecret: NewSecret("s")}
 	d, err := NewDocument(p, k, 1, time.Unix(0, 0))
 	if err != nil {
 		f.Fatal(err)
@@ -88,7 +88,7 @@ func FuzzKeyringOpen(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, _ := k.Seal("email.password", "x")
+	good, _ := k.Seal("email.password", NewSecret("x"))
 	f.Add(good, "email.password")
 	f.Add("v1:"+k.PrimaryID()+":", "email.password")
 	f.Add("v1::", "")

@@ -17,7 +17,7 @@ import (
 const testProxyPassword = "proxy-p@ss:w/o?r#d %é"
 
 func setTestHTTPProxy(p *Params) {
-	p.Proxy.HTTP = proxycfg.HTTPProxy{Address: "10.0.0.2", Port: 3128, Username: "u", Password: testProxyPassword}
+	p.Proxy.HTTP = proxycfg.HTTPProxy{Address: "10.0.0.2", Port: 3128, Username: "u", Password: proxycfg.NewSecret(testProxyPassword)}
 }
 
 // sink is an in-process SMTP server on 127.0.0.1:0 that keeps what it
@@ -94,7 +94,7 @@ func sinkParams(s *sink) *Params {
 	p.Email.Port = s.Port()
 	p.Email.Security = SecurityNone
 	p.Email.UseAuth = false
-	p.Email.Username, p.Email.Password = "", ""
+	p.Email.Username, p.Email.Password = "", NewSecret("")
 	return p
 }
 

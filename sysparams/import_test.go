@@ -39,8 +39,8 @@ func TestParseParamsExampleFile(t *testing.T) {
 	defer f.Close()
 	p, err := ParseParams(f)
 	require.NoError(t, err)
-	require.Equal(t, Secret("change-me-smtp-password"), p.Email.Password)
-	require.Equal(t, Secret("change-me-proxy-password"), p.Proxy.HTTP.Password)
+	require.Equal(t, NewSecret("change-me-smtp-password"), p.Email.Password)
+	require.Equal(t, NewSecret("change-me-proxy-password"), p.Proxy.HTTP.Password)
 }
 
 func TestParseParamsReportsEveryProblem(t *testing.T) {

@@ -233,28 +233,28 @@ func (k *Keyring) Seal(path string, s Secret) (string, error) {
 func (k *Keyring) Open(path, sealed string) (Secret, error) {
 	rest, ok := strings.CutPrefix(sealed, sealedPrefix)
 	if !ok {
-		return "", fmt.Errorf("%w: %s: unknown sealed format", ErrDecrypt, path)
+		return NewSecret(""), fmt.Errorf("%w: %s: unknown sealed format", ErrDecrypt, path)
 	}
 	id, b64, ok := strings.Cut(rest, ":")
 	if !ok {
-		return "", fmt.Errorf("%w: %s: malformed sealed value", ErrDecrypt, path)
+		return NewSecret(""), fmt.Errorf("%w: %s: malformed sealed value", ErrDecrypt, path)
 	}
 	g, err := k.aead(id)
 	if err != nil {
 		if errors.Is(err, ErrKeyUnknown) {
-			return "", fmt.Errorf("%w: %s: key %q", ErrKeyUnknown, path, id)
+			return NewSecret(""), fmt.Errorf("%w: %s: key %q", ErrKeyUnknown, path, id)
 		}
-		return "", wrap("sysparams: "+path, err)
+		return NewSecret(""), wrap("sysparams: "+path, err)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(b64)
 	if err != nil || len(raw) < g.NonceSize()+g.Overhead() {
-		return "", fmt.Errorf("%w: %s: malformed sealed value", ErrDecrypt, path)
+		return NewSecret(""), fmt.Errorf("%w: %s: malformed sealed value", ErrDecrypt, path)
 	}
 	plain, err := g.Open(nil, raw[:g.NonceSize()], raw[g.NonceSize():], aad(id, path))
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: authentication failed (wrong key, altered, or moved from another field)", ErrDecrypt, path)
+		return NewSecret(""), fmt.Errorf("%w: %s: authentication failed (wrong key, altered, or moved from another field)", ErrDecrypt, path)
 	}
-	return Secret(plain), nil
+	return NewSecret(string(plain)), nil
 }
 
 // SealedKeyID returns the key ID of a sealed value, "" if malformed.

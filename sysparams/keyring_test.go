@@ -13,7 +13,7 @@ import (
 func TestKeyringSealOpen(t *testing.T) {
 	k, err := GenerateKeyring()
 	require.NoError(t, err)
-	sealed, err := k.Seal("email.password", "p@ss")
+	sealed, err := k.Seal("email.password", NewSecret("p@ss"))
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(sealed, "v1:"+k.PrimaryID()+":"))
 	require.NotContains(t, sealed, "p@ss")
@@ -22,7 +22,7 @@ func TestKeyringSealOpen(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "p@ss", got.Reveal())
 
-	again, err := k.Seal("email.password", "p@ss")
+	again, err := k.Seal("email.password", NewSecret("p@ss"))
 	require.NoError(t, err)
 	require.NotEqual(t, sealed, again, "a fresh nonce per seal")
 
@@ -72,7 +72,7 @@ func TestKeyringSealOpen(t *testing.T) {
 		k2, err := NewKeyring("", key)
 		require.NoError(t, err)
 		require.Equal(t, k1.PrimaryID(), k2.PrimaryID(), "derived ids are stable")
-		s, err := k1.Seal("cloud.client_secret", "x")
+		s, err := k1.Seal("cloud.client_secret", NewSecret("x"))
 		require.NoError(t, err)
 		v, err := k2.Open("cloud.client_secret", s)
 		require.NoError(t, err)
@@ -218,7 +218,7 @@ func TestRotateKeyFailureKeepsKeysOnDisk(t *testing.T) {
 	require.NoError(t, os.Remove(keyDir))
 	require.NoError(t, os.Mkdir(keyDir, 0o700))
 	require.NoError(t, os.WriteFile(keyDir+"/k.key", keyBytes, 0o600))
-	_, err = s.Update(ctx, func(p *Params) error { p.Email.Password = "new"; return nil })
+	_, err = s.Update(ctx, func(p *Params) error { p.Email.Password = NewSecret("new"); return nil })
 	require.NoError(t, err)
 	s2, err := OpenFile(ctx, path, FileOptions{KeyFile: keyDir + "/k.key"})
 	require.NoError(t, err)

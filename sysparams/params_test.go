@@ -63,15 +63,15 @@ func TestValidateSeedRules(t *testing.T) {
 		{"email from with name", func(p *Params) { p.Email.From = "Fax Server <fax@example.com>" }, nil},
 		{"email protocol", func(p *Params) { p.Email.Protocol = "pop3" }, []string{"email.protocol: must be smtp or o365"}},
 		{"email security", func(p *Params) { p.Email.Security = "ssl3" }, []string{"email.security: must be auto, starttls, tls or none"}},
-		{"email auth needs username and password", func(p *Params) { p.Email.Username = ""; p.Email.Password = "" }, []string{"email.username: is mandatory with use_auth", "email.password: is mandatory with use_auth"}},
+		{"email auth needs username and password", func(p *Params) { p.Email.Username = ""; p.Email.Password = NewSecret("") }, []string{"email.username: is mandatory with use_auth", "email.password: is mandatory with use_auth"}},
 		{"email auth not in clear", func(p *Params) { p.Email.Security = SecurityNone }, []string{"email.security: none sends the password in clear"}},
-		{"email password CRLF", func(p *Params) { p.Email.Password = "a\r\nb" }, []string{"email.password: must not contain CR, LF or NUL"}},
+		{"email password CRLF", func(p *Params) { p.Email.Password = NewSecret("a\r\nb") }, []string{"email.password: must not contain CR, LF or NUL"}},
 		{"email proxy value", func(p *Params) { p.Email.Proxy = "socks5" }, []string{"email.proxy: must be none, http or socks"}},
 		{"email proxy http not configured", func(p *Params) { p.Email.Proxy = ProxyHTTP }, []string{"email.proxy: http selected but proxy.http is not configured"}},
 		{"email proxy socks not configured", func(p *Params) { p.Email.Proxy = ProxySOCKS }, []string{"email.proxy: socks selected but proxy.socks is not configured"}},
 		{"o365 mandatory fields", func(p *Params) {
 			p.Email.Protocol = ProtocolO365
-			p.Email.O365.ClientSecret = ""
+			p.Email.O365.ClientSecret = NewSecret("")
 		}, []string{
 			"email.o365.client_id: is mandatory with protocol o365",
 			"email.o365.tenant_id: is mandatory with protocol o365",
@@ -109,7 +109,7 @@ func TestValidateSeedRules(t *testing.T) {
 			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 5, Address: "10.0.0.4", Port: 1080, Username: "s"}
 		}, []string{"proxy.socks.password: is mandatory when username is set"}},
 		{"proxy socks4 refuses password", func(p *Params) {
-			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 4, Address: "10.0.0.4", Port: 1080, Username: "s", Password: "x"}
+			p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 4, Address: "10.0.0.4", Port: 1080, Username: "s", Password: proxycfg.NewSecret("x")}
 		}, []string{"proxy.socks.password: SOCKS4 cannot carry a password"}},
 		{"proxy @ allowed in credentials", func(p *Params) { setTestHTTPProxy(p); p.Proxy.HTTP.Username = "us@er" }, nil},
 		{"email proxy http configured", func(p *Params) { setTestHTTPProxy(p); p.Email.Proxy = ProxyHTTP }, nil},
@@ -129,7 +129,7 @@ func TestValidateSeedRules(t *testing.T) {
 		{"certificate validity", func(p *Params) { p.Certificate.ValidityYears = 0 }, []string{"certificate.validity_years: must be 1-30, got 0"}},
 		{"certificate wildcard", func(p *Params) { p.Certificate.ExtraNames = []string{"ok.example.com", "*.example.com"} }, []string{"certificate.extra_names[1]: wildcards are not allowed"}},
 		{"certificate extra ip", func(p *Params) { p.Certificate.ExtraNames = []string{"10.0.0.5", "2001:db8::5"} }, nil},
-		{"cloud id without secret", func(p *Params) { p.Cloud.ClientSecret = "" }, []string{"cloud.client_secret: is mandatory with client_id"}},
+		{"cloud id without secret", func(p *Params) { p.Cloud.ClientSecret = NewSecret("") }, []string{"cloud.client_secret: is mandatory with client_id"}},
 		{"cloud secret without id", func(p *Params) { p.Cloud.ClientID = "" }, []string{"cloud.client_id: is mandatory with client_secret"}},
 		{"cloud both empty", func(p *Params) { p.Cloud = Cloud{} }, nil},
 		{"web server http", func(p *Params) { p.WebServer.BaseURL = "http://ucx.example.com" }, []string{"web_server.base_url: must start with https://"}},
@@ -213,9 +213,9 @@ func TestO365ApplyEnvIsExplicit(t *testing.T) {
 // fmt verbs, JSON and slog, and proves no secret value appears.
 func TestSecretsNeverPrint(t *testing.T) {
 	p := validParams()
-	p.Email.O365.ClientSecret = testO365Secret
+	p.Email.O365.ClientSecret = NewSecret(testO365Secret)
 	setTestHTTPProxy(p)
-	p.Proxy.SOCKS = proxycfg.SOCKSProxy{Address: "10.0.0.4", Port: 1080, Username: "s", Password: testProxyPassword}
+	p.Proxy.SOCKS = proxycfg.SOCKSProxy{Address: "10.0.0.4", Port: 1080, Username: "s", Password: proxycfg.NewSecret(testProxyPassword)}
 	k, err := GenerateKeyring()
 	require.NoError(t, err)
 	d, err := NewDocument(p, k, 1, time.Now())
@@ -262,7 +262,7 @@ func TestCloneSharesNothing(t *testing.T) {
 	c.NumberingPlan.InternalPatterns[0] = "3XXX"
 	c.Proxy.Bypass[0] = "x"
 	c.Certificate.ExtraNames[0] = "b.example.com"
-	c.Proxy.HTTP.Password = "other"
+	c.Proxy.HTTP.Password = proxycfg.NewSecret("other")
 	require.Equal(t, "2XXX", p.NumberingPlan.InternalPatterns[0])
 	require.Equal(t, "10.0.0.0/8", p.Proxy.Bypass[0])
 	require.Equal(t, "a.example.com", p.Certificate.ExtraNames[0])

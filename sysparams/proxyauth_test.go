@@ -43,9 +43,9 @@ func (c proxyAuthCase) start(t *testing.T) *proxytest.Server {
 func (c proxyAuthCase) apply(p *Params, srv *proxytest.Server) {
 	switch c.choice {
 	case ProxyHTTP:
-		p.Proxy.HTTP = proxycfg.HTTPProxy{Address: "127.0.0.1", Port: portOf(srv.Addr), Username: c.user, Password: Secret(c.pw)}
+		p.Proxy.HTTP = proxycfg.HTTPProxy{Address: "127.0.0.1", Port: portOf(srv.Addr), Username: c.user, Password: NewSecret(c.pw)}
 	case ProxySOCKS:
-		p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 5, Address: "127.0.0.1", Port: portOf(srv.Addr), Username: c.user, Password: Secret(c.pw)}
+		p.Proxy.SOCKS = proxycfg.SOCKSProxy{Version: 5, Address: "127.0.0.1", Port: portOf(srv.Addr), Username: c.user, Password: NewSecret(c.pw)}
 	}
 	p.Email.Proxy = c.choice
 }
@@ -103,7 +103,7 @@ func TestMailSenderO365ProxyAuthRefusalIsConfigError(t *testing.T) {
 			p := validParams()
 			p.Email.Protocol = ProtocolO365
 			p.Email.O365 = O365{
-				ClientID: "1cb8b5d2-8724-4f32-8152-a16a230b682b", TenantID: "tenant-1", ClientSecret: testO365Secret,
+				ClientID: "1cb8b5d2-8724-4f32-8152-a16a230b682b", TenantID: "tenant-1", ClientSecret: NewSecret(testO365Secret),
 				Address: "fax@example.onmicrosoft.com", Mode: o365.ModeGraph, Cloud: o365.CloudGlobal,
 				AuthURL: ms.URL, GraphURL: ms.URL,
 			}

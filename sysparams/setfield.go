@@ -140,7 +140,7 @@ func fieldByPath(v reflect.Value, path string) (reflect.Value, error) {
 func decodeText(dst any, t reflect.Type, text string) error {
 	quoted, _ := json.Marshal(text)
 	switch {
-	case t.Kind() == reflect.String:
+	case t.Kind() == reflect.String || t == secretType:
 		return json.Unmarshal(quoted, dst)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String:
 		s := strings.TrimSpace(text)

@@ -99,7 +99,7 @@ func TestMailSenderSTARTTLSAuth(t *testing.T) {
 
 	// A wrong password is a configuration failure at the auth step, and
 	// the password appears nowhere in the report.
-	p.Email.Password = "wrong-password"
+	p.Email.Password = NewSecret("wrong-password")
 	rep, err = p.TestEmailWith(ctx, opts)
 	require.Error(t, err)
 	require.Equal(t, "auth", rep.FailedStep)

@@ -117,7 +117,7 @@ func buildSender(f *deliverFlags, getenv func(string) string, log *slog.Logger) 
 			if pw == "" {
 				return nil, usageErr("-password-env: environment variable %s is empty or unset", f.passwordEnv)
 			}
-			cfg.Password = smtpsend.Secret(pw)
+			cfg.Password = smtpsend.NewSecret(pw)
 		}
 		if f.user != "" && f.passwordEnv == "" {
 			return nil, usageErr("-user needs -password-env VAR")
@@ -137,7 +137,7 @@ func buildSender(f *deliverFlags, getenv func(string) string, log *slog.Logger) 
 	if secret == "" {
 		return nil, usageErr("-secret-env: environment variable %s is empty or unset", f.secretEnv)
 	}
-	cfg := o365.Config{TenantID: f.tenant, ClientID: f.clientID, ClientSecret: o365.Secret(secret),
+	cfg := o365.Config{TenantID: f.tenant, ClientID: f.clientID, ClientSecret: o365.NewSecret(secret),
 		Sender: f.sender, Mode: mode, AuthURL: f.authURL, ServerURL: f.serverURL, GraphURL: f.graphURL,
 		Dialer: dialer, Logger: log}
 	if pc != nil {

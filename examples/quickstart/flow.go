@@ -176,7 +176,7 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 
 	var password sysparams.Secret
 	if f.o.smtpPassEnv != "" {
-		password = sysparams.Secret(os.Getenv(f.o.smtpPassEnv))
+		password = sysparams.NewSecret(os.Getenv(f.o.smtpPassEnv))
 		if !password.IsSet() {
 			return nil, fmt.Errorf("environment variable %s is empty", f.o.smtpPassEnv)
 		}
@@ -194,7 +194,7 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 		p.NumberingPlan.OutgoingPrefix = "0"
 		p.NumberingPlan.TAPIIncludesPrefix = true
 		p.NumberingPlan.InternalPatterns = []string{"2XXX"}
-		p.Cloud = sysparams.Cloud{ClientID: "quickstart-client", ClientSecret: demoCloudSecret}
+		p.Cloud = sysparams.Cloud{ClientID: "quickstart-client", ClientSecret: sysparams.NewSecret(demoCloudSecret)}
 
 		e := &p.Email
 		e.Enabled = true
@@ -206,7 +206,7 @@ func (f *flow) stepParams(ctx context.Context, sk *sink) (*sysparams.Params, err
 			e.Server = host
 			e.Port, _ = strconv.Atoi(port)
 			e.Security = sysparams.SecurityNone // the in-process server speaks plain SMTP on loopback
-			e.UseAuth, e.Username, e.Password = false, "", ""
+			e.UseAuth, e.Username, e.Password = false, "", sysparams.NewSecret("")
 		} else {
 			host, port, _ := net.SplitHostPort(f.o.smtpAddr)
 			e.Server = host

@@ -5,6 +5,10 @@
 //
 // A Secret never reveals its value when printed with any fmt verb, logged
 // through log/slog, or marshalled to JSON or text; only Reveal returns it.
+// The value is held behind a unique.Handle, so even the paths on which fmt
+// does not call methods (a Secret inside an unexported field of a caller's
+// struct, or a bad verb on a pointer that leads to one) print a pointer, not
+// the value. Secrets compare by value with ==.
 // JSON and text unmarshalling accept the plain value so that configuration
 // files can carry it; stores that persist secrets encrypt them explicitly.
 package secret
@@ -13,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"unique"
 )
 
 // Redacted is what every printed or marshalled form of a non-empty Secret
@@ -20,18 +25,37 @@ import (
 const Redacted = "[REDACTED]"
 
 // Secret is a string that must not appear in logs, errors or output.
-// The zero value is the empty secret ("not set").
-type Secret string
+// The zero value is the empty secret ("not set"); New makes one.
+type Secret struct {
+	h unique.Handle[string] // zero for the empty secret
+}
+
+// New returns a Secret holding v; New("") is the zero Secret.
+func New(v string) Secret {
+	if v == "" {
+		return Secret{}
+	}
+	return Secret{h: unique.Make(v)}
+}
 
 // Reveal returns the value. Call it only where the value is used (a
 // handshake, an encryption step), never to print it.
-func (s Secret) Reveal() string { return string(s) }
+func (s Secret) Reveal() string {
+	if !s.IsSet() {
+		return ""
+	}
+	return s.h.Value()
+}
 
 // IsSet reports whether the secret is non-empty.
-func (s Secret) IsSet() bool { return s != "" }
+func (s Secret) IsSet() bool { return s.h != unique.Handle[string]{} }
+
+// IsZero reports whether the secret is empty, so that the `omitzero` JSON
+// option leaves unset secrets out.
+func (s Secret) IsZero() bool { return !s.IsSet() }
 
 func (s Secret) redacted() string {
-	if s == "" {
+	if !s.IsSet() {
 		return ""
 	}
 	return Redacted
@@ -84,6 +108,6 @@ func (s *Secret) UnmarshalText(b []byte) error {
 	if string(b) == Redacted {
 		return fmt.Errorf("secret: the redacted placeholder %q is not a value", Redacted)
 	}
-	*s = Secret(b)
+	*s = New(string(b))
 	return nil
 }

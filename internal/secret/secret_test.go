@@ -17,7 +17,7 @@ func TestSecretNeverPrints(t *testing.T) {
 		User     string
 		Password Secret `json:"password"`
 	}
-	c := cfg{User: "alice", Password: Secret(value)}
+	c := cfg{User: "alice", Password: New(value)}
 	var out []string
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10s"} {
 		out = append(out, fmt.Sprintf(verb, c), fmt.Sprintf(verb, c.Password), fmt.Sprintf(verb, &c))
@@ -35,6 +35,28 @@ func TestSecretNeverPrints(t *testing.T) {
 	}
 	require.True(t, strings.Contains(string(b), Redacted))
 	require.Equal(t, value, c.Password.Reveal())
+	require.True(t, New(value) == c.Password, "secrets compare by value")
+}
+
+// TestSecretHiddenFromReflection covers the fmt paths that do not call
+// methods: an unexported field of a caller's struct, and a bad verb on a
+// pointer that leads to a Secret.
+func TestSecretHiddenFromReflection(t *testing.T) {
+	const value = "hunter2-p@ss"
+	type inner struct{ Password Secret }
+	type host struct {
+		cfg  inner
+		ptr  *inner
+		list []inner
+	}
+	h := host{cfg: inner{New(value)}, ptr: &inner{New(value)}, list: []inner{{New(value)}}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q", "%t"} {
+		for _, arg := range []any{h, &h, struct{ p *inner }{h.ptr}, []*inner{h.ptr}} {
+			out := fmt.Sprintf(verb, arg)
+			require.NotContains(t, out, value, verb)
+			require.NotContains(t, out, fmt.Sprintf("%x", value), verb)
+		}
+	}
 }
 
 func TestSecretUnmarshal(t *testing.T) {
@@ -47,4 +69,11 @@ func TestSecretUnmarshal(t *testing.T) {
 	var empty Secret
 	require.Equal(t, "", empty.String())
 	require.False(t, empty.IsSet())
+	require.True(t, empty.IsZero())
+	require.Equal(t, empty, New(""))
+	b, err := json.Marshal(struct {
+		S Secret `json:"s,omitzero"`
+	}{})
+	require.NoError(t, err)
+	require.Equal(t, "{}", string(b))
 }

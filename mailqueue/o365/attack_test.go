@@ -44,7 +44,7 @@ func newHostile(t *testing.T, token, service http.HandlerFunc) *hostile {
 
 func (h *hostile) config(mode Mode) Config {
 	return Config{
-		TenantID: testTenant, ClientID: testClient, ClientSecret: Secret(testSecret), Sender: testSender,
+		TenantID: testTenant, ClientID: testClient, ClientSecret: NewSecret(testSecret), Sender: testSender,
 		Mode: mode, AuthURL: h.srv.URL, GraphURL: h.srv.URL + "/graph", ServerURL: h.srv.URL,
 		GraphScope: "https://graph.microsoft.com/.default", HTTPClient: h.srv.Client(),
 	}

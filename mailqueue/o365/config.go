@@ -25,6 +25,10 @@ import (
 // Secret.
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // FieldError is one validation problem of one configuration field; Validate
 // returns them joined. Its Field is the JSON path ("client_id").
 type FieldError = fielderr.Error

@@ -15,7 +15,7 @@ import (
 )
 
 func validConfig() Config {
-	return Config{TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret, Sender: testSender}
+	return Config{TenantID: testTenant, ClientID: testClient, ClientSecret: NewSecret(testSecret), Sender: testSender}
 }
 
 func TestValidate(t *testing.T) {
@@ -134,7 +134,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 		f := newFakeMS(t, false)
 		cfg := f.config(mode)
 		cfg.Logger = c.Logger
-		cfg.ClientSecret = Secret(testSecret + "-wrong")
+		cfg.ClientSecret = NewSecret(testSecret + "-wrong")
 		s := newTestSender(t, cfg)
 		err := s.Send(t.Context(), testEnv, []byte(testMsg))
 		require.Error(t, err)

@@ -36,7 +36,7 @@ func Example() {
 	sender, err := o365.New(o365.Config{
 		TenantID:     "contoso.onmicrosoft.com",
 		ClientID:     "11111111-2222-3333-4444-555555555555",
-		ClientSecret: "value-from-the-app-registration",
+		ClientSecret: o365.NewSecret("value-from-the-app-registration"),
 		Sender:       "fax@contoso.com",
 		AuthURL:      fake.URL, // overrides for the stand-in only
 		GraphURL:     fake.URL,

@@ -123,7 +123,7 @@ func newFakeMS(t testing.TB, tlsServer bool) *fakeMS {
 // config returns a Config pointing every endpoint at the fake.
 func (f *fakeMS) config(mode Mode) Config {
 	return Config{
-		TenantID: f.tenant, ClientID: f.client, ClientSecret: Secret(f.secret), Sender: f.sender,
+		TenantID: f.tenant, ClientID: f.client, ClientSecret: NewSecret(f.secret), Sender: f.sender,
 		Mode: mode, AuthURL: f.srv.URL, GraphURL: f.srv.URL + "/graph", ServerURL: f.srv.URL,
 		GraphScope: "https://graph.microsoft.com/.default",
 		HTTPClient: f.srv.Client(), Now: f.clock.Now,

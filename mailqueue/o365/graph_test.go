@@ -195,7 +195,7 @@ func TestGraphTestConnection(t *testing.T) {
 	t.Run("bad secret fails at token", func(t *testing.T) {
 		f := newFakeMS(t, false)
 		cfg := f.config(ModeGraph)
-		cfg.ClientSecret = "wrong"
+		cfg.ClientSecret = NewSecret("wrong")
 		s := newTestSender(t, cfg)
 		rep, err := s.TestConnection(context.Background())
 		requireClass(t, err, mailqueue.ClassConfig)

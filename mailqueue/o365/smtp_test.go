@@ -296,7 +296,7 @@ func TestSMTPBadSecretIsConfig(t *testing.T) {
 	ms := newFakeMS(t, false)
 	x := newFakeEXO(t, ms)
 	cfg := x.config(ModeSMTP)
-	cfg.ClientSecret = "expired"
+	cfg.ClientSecret = NewSecret("expired")
 	s := newTestSender(t, cfg)
 	de := requireClass(t, s.Send(context.Background(), testEnv, []byte(testMsg)), mailqueue.ClassConfig)
 	assert.Equal(t, "token", de.Step)

@@ -58,7 +58,7 @@ func TestTokenScopesPerResource(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := tc.cfg
-			c.TenantID, c.ClientID, c.ClientSecret, c.Sender = testTenant, testClient, testSecret, testSender
+			c.TenantID, c.ClientID, c.ClientSecret, c.Sender = testTenant, testClient, NewSecret(testSecret), testSender
 			s, err := New(c)
 			require.NoError(t, err)
 			defer s.Close()
@@ -68,11 +68,11 @@ func TestTokenScopesPerResource(t *testing.T) {
 }
 
 func TestTokenURL(t *testing.T) {
-	s, err := New(Config{TenantID: "contoso.onmicrosoft.com", ClientID: testClient, ClientSecret: testSecret, Sender: testSender,
+	s, err := New(Config{TenantID: "contoso.onmicrosoft.com", ClientID: testClient, ClientSecret: NewSecret(testSecret), Sender: testSender,
 		Cloud: CloudUSGovDoD})
 	require.NoError(t, err)
 	assert.Equal(t, "https://login.microsoftonline.us/contoso.onmicrosoft.com/oauth2/v2.0/token", s.TokenURL())
-	s, err = New(Config{TenantID: testTenant, ClientID: testClient, ClientSecret: testSecret, Sender: testSender,
+	s, err = New(Config{TenantID: testTenant, ClientID: testClient, ClientSecret: NewSecret(testSecret), Sender: testSender,
 		AuthURL: "https://login.example.test/"})
 	require.NoError(t, err)
 	assert.Equal(t, "https://login.example.test/"+testTenant+"/oauth2/v2.0/token", s.TokenURL())
@@ -86,7 +86,7 @@ func TestTokenErrorsAreConfigWithAADCode(t *testing.T) {
 		aad    int
 		hint   string
 	}{
-		{"bad secret", func(c *Config) { c.ClientSecret = "wrong-secret" }, "invalid_client", 7000215, "client secret"},
+		{"bad secret", func(c *Config) { c.ClientSecret = NewSecret("wrong-secret") }, "invalid_client", 7000215, "client secret"},
 		{"unknown app", func(c *Config) { c.ClientID = "00000000-0000-0000-0000-000000000000" }, "unauthorized_client", 700016, "application"},
 		{"tenant not found", func(c *Config) { c.TenantID = "nosuchtenant.example" }, "invalid_request", 90002, "tenant"},
 	}

@@ -111,7 +111,7 @@ func TestAuthChallengeLoopEnds(t *testing.T) {
 			if tc.mech == smtpsend.AuthXOAUTH2 {
 				cfg.Tokens = smtpsend.TokenFunc(func(context.Context, bool) (string, error) { return "tok", nil })
 			} else {
-				cfg.Password = "pw"
+				cfg.Password = smtpsend.NewSecret("pw")
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

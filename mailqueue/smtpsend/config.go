@@ -22,6 +22,10 @@ import (
 // Secret is the string type used for passwords; it never prints its value.
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // FieldError is one validation problem of one configuration field.
 type FieldError = fielderr.Error
 
@@ -165,7 +169,7 @@ type Config struct {
 	// Username and Password enable authentication. Credentials are only
 	// ever sent over TLS.
 	Username string `json:"username,omitempty"`
-	Password Secret `json:"password,omitempty"`
+	Password Secret `json:"password,omitzero"`
 	// Auth picks the SASL mechanism: PLAIN, LOGIN, CRAM-MD5 or XOAUTH2.
 	// Empty means XOAUTH2 when Tokens is set, otherwise the first of PLAIN,
 	// LOGIN, CRAM-MD5 that the server offers.

@@ -38,9 +38,9 @@ func TestConfigValidation(t *testing.T) {
 				`local_name: must be a host name without spaces, got "a b"`,
 				"timeouts.dial: must not be negative, got -1s",
 			}},
-		{"credentials in clear", smtpsend.Config{Host: "h", Security: smtpsend.SecurityNone, Username: "u", Password: "p"},
+		{"credentials in clear", smtpsend.Config{Host: "h", Security: smtpsend.SecurityNone, Username: "u", Password: smtpsend.NewSecret("p")},
 			[]string{"security: none would send credentials in clear; use auto, starttls or tls"}},
-		{"password without user", smtpsend.Config{Host: "h", Password: "p"}, []string{"username: is required when a password is set"}},
+		{"password without user", smtpsend.Config{Host: "h", Password: smtpsend.NewSecret("p")}, []string{"username: is required when a password is set"}},
 		{"user without password", smtpsend.Config{Host: "h", Username: "u"}, []string{"password: is required when a username is set"}},
 		{"xoauth2 without tokens", smtpsend.Config{Host: "h", Username: "u", Auth: "xoauth2"}, []string{"auth: XOAUTH2 needs a token source"}},
 		{"bad min tls", smtpsend.Config{Host: "h", MinTLS: "1.4"}, []string{`min_tls: must be one of 1.0, 1.1, 1.2, 1.3; got "1.4"`}},
@@ -125,7 +125,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	port := startServer(t, be, withTLS(t))
 	var logs, trace bytes.Buffer
 	cfg := baseConfig(t, port)
-	cfg.Username, cfg.Password = "u@example.com", pw
+	cfg.Username, cfg.Password = "u@example.com", smtpsend.NewSecret(pw)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg.DebugWriter = &trace
 	var out []string

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ucxkit/ucxkit/mailqueue"
+	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
 )
 
 // TestBuiltMessageSurvivesSMTP sends builder output with hostile content
@@ -38,7 +39,7 @@ func TestBuiltMessageSurvivesSMTP(t *testing.T) {
 	be := &backend{authOK: func(string, string, string) error { return nil }}
 	port := startServer(t, be, withTLS(t))
 	cfg := baseConfig(t, port)
-	cfg.Username, cfg.Password = "u", "p"
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 	s := newSender(t, cfg)
 	require.NoError(t, s.Send(context.Background(), m.Envelope(), raw))
 

@@ -27,7 +27,7 @@ func (s staticTokens) Token(context.Context, bool) (string, error) { return s.to
 // format with all methods off, so Config needs its own Format.
 func TestConfigNoSecretInAnyFormat(t *testing.T) {
 	const pw, tok = "S3CRETPW", "T0KENVALUE"
-	c := smtpsend.Config{Host: "smtp.example.com", Username: "u", Password: pw}
+	c := smtpsend.Config{Host: "smtp.example.com", Username: "u", Password: smtpsend.NewSecret(pw)}
 	ct := smtpsend.Config{Host: "smtp.example.com", Username: "u", Tokens: staticTokens{tok}}
 	type outer struct {
 		N   int
@@ -80,7 +80,7 @@ func TestSenderNoSecretInAnyFormat(t *testing.T) {
 	be := &backend{authOK: func(string, string, string) error { return nil }}
 	port := startServer(t, be, withTLS(t))
 	cfg := baseConfig(t, port)
-	cfg.Username, cfg.Password = "u", pw
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret(pw)
 	s := newSender(t, cfg)
 	// A kept connection is part of the state too.
 	require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))

@@ -164,7 +164,7 @@ func TestIntegrationPostfix(t *testing.T) {
 
 	t.Run("credentials but Postfix offers no AUTH", func(t *testing.T) {
 		c := cfg()
-		c.Username, c.Password = "fax@example.com", "never-sent"
+		c.Username, c.Password = "fax@example.com", smtpsend.NewSecret("never-sent")
 		de := deliveryError(t, newSender(t, c).Send(ctx, env(), []byte(testMsg)))
 		require.Equal(t, mailqueue.ClassConfig, de.Class)
 		require.True(t, errors.Is(de, smtpsend.ErrNoAuth))
@@ -173,12 +173,12 @@ func TestIntegrationPostfix(t *testing.T) {
 	t.Run("listener without STARTTLS", func(t *testing.T) {
 		c := cfg()
 		c.Port = pf.plain
-		c.Username, c.Password = "fax@example.com", "never-sent"
+		c.Username, c.Password = "fax@example.com", smtpsend.NewSecret("never-sent")
 		de := deliveryError(t, newSender(t, c).Send(ctx, env(), []byte(testMsg)))
 		require.Equal(t, mailqueue.ClassConfig, de.Class)
 		require.ErrorIs(t, de, smtpsend.ErrNoSTARTTLS)
 
-		c.Username, c.Password = "", ""
+		c.Username, c.Password = "", smtpsend.NewSecret("")
 		c.Security = smtpsend.SecurityStartTLS
 		de = deliveryError(t, newSender(t, c).Send(ctx, env(), []byte(testMsg)))
 		require.ErrorIs(t, de, smtpsend.ErrNoSTARTTLS)

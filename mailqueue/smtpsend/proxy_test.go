@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
 	"github.com/ucxkit/ucxkit/proxycfg"
 	"github.com/ucxkit/ucxkit/proxycfg/proxytest"
 )
@@ -116,7 +117,7 @@ func TestSendThroughProxies(t *testing.T) {
 		{"CONNECT, greeting in the reply packet", func(t *testing.T) proxycfg.Config {
 			h, p, _ := net.SplitHostPort(coalescingProxy(t, "connect", auth))
 			var c proxycfg.Config
-			c.HTTP.Address, c.HTTP.Username, c.HTTP.Password = h, user, pass
+			c.HTTP.Address, c.HTTP.Username, c.HTTP.Password = h, user, proxycfg.NewSecret(pass)
 			fmt.Sscan(p, &c.HTTP.Port)
 			return c
 		}},
@@ -135,7 +136,7 @@ func TestSendThroughProxies(t *testing.T) {
 			require.NoError(t, err)
 			cfg := baseConfig(t, port)
 			cfg.Dialer = d
-			cfg.Username, cfg.Password = "u", "p"
+			cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 			s := newSender(t, cfg)
 			for i := 0; i < 2; i++ {
 				require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
@@ -166,7 +167,7 @@ func TestSendThroughProxies(t *testing.T) {
 			cfg.Host = "localhost" // resolved by the proxy for socks5h and socks4a
 			cfg.TLSServerName = "127.0.0.1"
 			cfg.Dialer = d
-			cfg.Username, cfg.Password = "u", "p"
+			cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 			require.NoError(t, newSender(t, cfg).Send(context.Background(), env(), []byte(testMsg)))
 			require.Len(t, be.messages(), 1)
 			require.Equal(t, []string{fmt.Sprintf("localhost:%d", port)}, p.Targets())

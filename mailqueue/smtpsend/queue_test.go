@@ -32,7 +32,7 @@ func TestQueuePausesOnSmtpAuthDisabled(t *testing.T) {
 	port := startServer(t, be, withTLS(t))
 	sender := func(user string) *smtpsend.Sender {
 		cfg := baseConfig(t, port)
-		cfg.Username, cfg.Password = user, "pw"
+		cfg.Username, cfg.Password = user, smtpsend.NewSecret("pw")
 		return newSender(t, cfg)
 	}
 

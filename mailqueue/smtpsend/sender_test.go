@@ -47,7 +47,7 @@ func TestAuthOfferedOnlyAfterSTARTTLS(t *testing.T) {
 	// go-smtp offers AUTH only on TLS connections (AllowInsecureAuth off).
 	port := startServer(t, be, withTLS(t))
 	cfg := baseConfig(t, port)
-	cfg.Username, cfg.Password = "fax@example.com", "s3cret"
+	cfg.Username, cfg.Password = "fax@example.com", smtpsend.NewSecret("s3cret")
 	var trace bytes.Buffer
 	cfg.DebugWriter = &trace
 	s := newSender(t, cfg)
@@ -102,7 +102,7 @@ func TestMechanisms(t *testing.T) {
 			cfg := baseConfig(t, port)
 			cfg.Username, cfg.Auth, cfg.Tokens = "u@example.com", tc.mech, tc.tokens
 			if tc.pass != "" {
-				cfg.Password = smtpsend.Secret(tc.pass)
+				cfg.Password = smtpsend.NewSecret(tc.pass)
 			}
 			s := newSender(t, cfg)
 			require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
@@ -158,7 +158,7 @@ func TestNoSTARTTLSWithCredentialsAbortsBeforeAuth(t *testing.T) {
 		S("250-mail.test\r\n250-AUTH PLAIN LOGIN\r\n250 SIZE 1000000\r\n"),
 	})
 	cfg := baseConfig(t, sc.port())
-	cfg.Username, cfg.Password = "u", "pw-never-sent"
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret("pw-never-sent")
 	s := newSender(t, cfg)
 	de := deliveryError(t, s.Send(context.Background(), env(), []byte(testMsg)))
 	require.Equal(t, mailqueue.ClassConfig, de.Class)
@@ -191,7 +191,7 @@ func TestCredentialsButNoAuthOffered(t *testing.T) {
 	be := &backend{mechs: []string{}}
 	port := startServer(t, be, withTLS(t))
 	cfg := baseConfig(t, port)
-	cfg.Username, cfg.Password = "u", "p"
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 	de := deliveryError(t, newSender(t, cfg).Send(context.Background(), env(), []byte(testMsg)))
 	require.Equal(t, mailqueue.ClassConfig, de.Class)
 	require.Equal(t, smtpsend.StepAuth, de.Step)
@@ -201,7 +201,7 @@ func TestCredentialsButNoAuthOffered(t *testing.T) {
 	be2 := &backend{mechs: []string{"PLAIN"}}
 	port2 := startServer(t, be2, withTLS(t))
 	cfg2 := baseConfig(t, port2)
-	cfg2.Username, cfg2.Password, cfg2.Auth = "u", "p", "CRAM-MD5"
+	cfg2.Username, cfg2.Password, cfg2.Auth = "u", smtpsend.NewSecret("p"), "CRAM-MD5"
 	de = deliveryError(t, newSender(t, cfg2).Send(context.Background(), env(), []byte(testMsg)))
 	require.Equal(t, mailqueue.ClassConfig, de.Class)
 	require.ErrorIs(t, de, smtpsend.ErrNoAuth)
@@ -212,7 +212,7 @@ func TestPort465AutoUsesImplicitTLS(t *testing.T) {
 	port := startImplicitTLSServer(t, be)
 	cfg := baseConfig(t, 465)
 	cfg.Dialer = redirectDialer{to: fmt.Sprintf("127.0.0.1:%d", port)}
-	cfg.Username, cfg.Password = "u", "p"
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 	s := newSender(t, cfg)
 	require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
 	msgs := be.messages()
@@ -412,7 +412,7 @@ func TestClassification(t *testing.T) {
 			}
 			port := startServer(t, be, withTLS(t))
 			cfg := baseConfig(t, port)
-			cfg.Username, cfg.Password = "u", "p"
+			cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 			de := deliveryError(t, newSender(t, cfg).Send(context.Background(), env(), []byte(testMsg)))
 			require.Equal(t, tc.class, de.Class, "%v", de)
 			require.Equal(t, tc.step, de.Step)
@@ -708,7 +708,7 @@ func TestDialerWithBufferedGreeting(t *testing.T) {
 	cfg := baseConfig(t, port)
 	cfg.Host = "mail.test" // resolved by the "proxy"
 	cfg.Dialer = bufferingDialer{to: fmt.Sprintf("127.0.0.1:%d", port)}
-	cfg.Username, cfg.Password = "u", "p"
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 	s := newSender(t, cfg)
 	require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
 	require.Len(t, be.messages(), 1)
@@ -734,7 +734,7 @@ func TestTestConnection(t *testing.T) {
 	}
 	port := startServer(t, be, withTLS(t))
 	cfg := baseConfig(t, port)
-	cfg.Username, cfg.Password, cfg.From = "good", "p", "fax@example.com"
+	cfg.Username, cfg.Password, cfg.From = "good", smtpsend.NewSecret("p"), "fax@example.com"
 	rep, err := newSender(t, cfg).TestConnection(context.Background())
 	require.NoError(t, err)
 	require.True(t, rep.OK())
@@ -857,7 +857,7 @@ func TestCapabilitiesOnlyFromPostTLSEHLO(t *testing.T) {
 		S("250 queued\r\n"),
 	})
 	cfg := baseConfig(t, sc.port())
-	cfg.Username, cfg.Password = "u@example.com", "pw"
+	cfg.Username, cfg.Password = "u@example.com", smtpsend.NewSecret("pw")
 	s := newSender(t, cfg)
 	require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))
 	require.NoError(t, s.Close())
@@ -937,7 +937,7 @@ func TestThroughSOCKS5Proxy(t *testing.T) {
 	require.NoError(t, err)
 	cfg := baseConfig(t, port)
 	cfg.Dialer = d.(proxy.ContextDialer)
-	cfg.Username, cfg.Password = "u", "p"
+	cfg.Username, cfg.Password = "u", smtpsend.NewSecret("p")
 	s := newSender(t, cfg)
 	for i := 0; i < 3; i++ {
 		require.NoError(t, s.Send(context.Background(), env(), []byte(testMsg)))

@@ -68,7 +68,7 @@ func TestAuthEnforced(t *testing.T) {
 	h, err := proxytest.NewServer(proxytest.HTTP, proxytest.Options{Username: "alice", Password: "right"})
 	require.NoError(t, err)
 	defer h.Close()
-	_, err = (&proxycfg.ConnectDialer{ProxyAddr: h.Addr, Username: "alice", Password: "wrong"}).DialContext(context.Background(), "tcp", target)
+	_, err = (&proxycfg.ConnectDialer{ProxyAddr: h.Addr, Username: "alice", Password: proxycfg.NewSecret("wrong")}).DialContext(context.Background(), "tcp", target)
 	require.ErrorIs(t, err, proxycfg.ErrProxyAuthFailed)
 
 	s5, err := proxytest.NewServer(proxytest.SOCKS5, proxytest.Options{Username: "alice", Password: "right"})

@@ -55,7 +55,7 @@ func TestConcurrentEditsRefusedWithConflict(t *testing.T) {
 	require.NotNil(t, stampRE.FindStringSubmatch(page.body))
 	st := stampRE.FindStringSubmatch(page.body)[1]
 	_, err = e.store.Update(context.Background(), func(p *sysparams.Params) error {
-		p.Cloud.ClientSecret = "rotated-elsewhere"
+		p.Cloud.ClientSecret = sysparams.NewSecret("rotated-elsewhere")
 		return nil
 	})
 	require.NoError(t, err)

@@ -66,7 +66,7 @@ func TestStoredSecretStaysWithItsDestination(t *testing.T) {
 			http.Error(w, "{}", http.StatusUnauthorized)
 		}))
 		defer idp.Close()
-		e := newEnv(t, func(p *sysparams.Params) { p.Email.O365.ClientSecret = secO365 }, func(o *adminui.Options) {
+		e := newEnv(t, func(p *sysparams.Params) { p.Email.O365.ClientSecret = sysparams.NewSecret(secO365) }, func(o *adminui.Options) {
 			o.MailOptions.HTTPClient = idp.Client()
 		})
 		r := e.post("/email", "/email/test", url.Values{"email.protocol": {"o365"}, "email.port": {"25"}, "email.security": {"auto"},

@@ -74,11 +74,11 @@ func (f *form) lines(name string) []string {
 // part of a password.
 func (f *form) secret(name string, cur *sysparams.Secret) {
 	if f.check(name + ".clear") {
-		*cur = ""
+		*cur = sysparams.NewSecret("")
 		return
 	}
 	if v := f.v.Get(name); v != "" {
-		*cur = sysparams.Secret(v)
+		*cur = sysparams.NewSecret(v)
 	}
 }
 
@@ -101,7 +101,7 @@ func (f *form) boundSecret(name string, cur *sysparams.Secret, moved string, use
 		f.l.Add(name, "type it again: %s changed, and a stored secret is only sent to the destination it was saved for", moved)
 		return
 	}
-	*cur = ""
+	*cur = sysparams.NewSecret("")
 }
 
 // changed returns what (the destination, in words) when the form changes

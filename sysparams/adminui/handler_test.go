@@ -36,7 +36,7 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		{name: "nil authorize", store: store, opts: adminui.Options{}, want: adminui.ErrNoAuthorize},
 		{name: "base path with trailing slash", store: store, opts: adminui.Options{Authorize: allow, BasePath: "/admin/"}, want: adminui.ErrBasePath},
 		{name: "relative base path", store: store, opts: adminui.Options{Authorize: allow, BasePath: "admin"}, want: adminui.ErrBasePath},
-		{name: "short csrf key", store: store, opts: adminui.Options{Authorize: allow, CSRFKey: "short"}, text: "options.csrf_key: must be at least 32 bytes"},
+		{name: "short csrf key", store: store, opts: adminui.Options{Authorize: allow, CSRFKey: adminui.NewSecret("short")}, text: "options.csrf_key: must be at least 32 bytes"},
 		{name: "negative timeout", store: store, opts: adminui.Options{Authorize: allow, TestTimeout: -1}, text: "options.test_timeout"},
 	}
 	for _, tc := range tests {
@@ -604,7 +604,7 @@ func TestEmailTestOffice365(t *testing.T) {
 	}))
 	defer idp.Close()
 	e := newEnv(t, func(p *sysparams.Params) {
-		p.Email.O365.ClientSecret = secO365
+		p.Email.O365.ClientSecret = sysparams.NewSecret(secO365)
 		p.Email.O365.AuthURL = idp.URL // the stored secret belongs to this login URL
 	}, func(o *adminui.Options) {
 		o.MailOptions.HTTPClient = idp.Client()

@@ -208,19 +208,19 @@ func withSecrets(p *sysparams.Params) {
 	p.Email.Port = 25
 	p.Email.UseAuth = true
 	p.Email.Username = "fax"
-	p.Email.Password = secEmail
-	p.Email.O365.ClientSecret = secO365
+	p.Email.Password = sysparams.NewSecret(secEmail)
+	p.Email.O365.ClientSecret = sysparams.NewSecret(secO365)
 	p.Proxy.HTTP.Address = "10.0.0.2"
 	p.Proxy.HTTP.Port = 3128
 	p.Proxy.HTTP.Username = "hu"
-	p.Proxy.HTTP.Password = secHTTP
+	p.Proxy.HTTP.Password = adminui.NewSecret(secHTTP)
 	p.Proxy.SOCKS.Address = "10.0.0.4"
 	p.Proxy.SOCKS.Port = 1080
 	p.Proxy.SOCKS.Version = 5
 	p.Proxy.SOCKS.Username = "su"
-	p.Proxy.SOCKS.Password = secSOCKS
+	p.Proxy.SOCKS.Password = adminui.NewSecret(secSOCKS)
 	p.Cloud.ClientID = "cloud-client"
-	p.Cloud.ClientSecret = secCloud
+	p.Cloud.ClientSecret = sysparams.NewSecret(secCloud)
 }
 
 // smtpSink is an in-process SMTP server that accepts everything.

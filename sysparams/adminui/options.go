@@ -16,6 +16,10 @@ import (
 // marshals its value.
 type Secret = secret.Secret
 
+// NewSecret returns a Secret holding v (the empty string gives the unset
+// Secret). Secrets of every ucxkit package are the same type.
+func NewSecret(v string) Secret { return secret.New(v) }
+
 // Options configures New. Only Authorize is required; every other field
 // documents its zero value.
 type Options struct {

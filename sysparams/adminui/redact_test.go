@@ -19,7 +19,7 @@ func TestOptionsNeverShowTheKey(t *testing.T) {
 	const key = "0123456789abcdef0123456789abcdef-KEY"
 	o := adminui.Options{
 		Authorize: func(*http.Request) bool { return true },
-		CSRFKey:   key,
+		CSRFKey:   adminui.NewSecret(key),
 		BasePath:  "/admin",
 	}
 	var outs []string
@@ -45,8 +45,8 @@ func TestOptionsNeverShowTheKey(t *testing.T) {
 // a load balancer).
 func TestSharedCSRFKey(t *testing.T) {
 	const key = "an-installation-wide-csrf-key-of-32+-bytes"
-	a := newEnv(t, nil, func(o *adminui.Options) { o.CSRFKey = key })
-	b := newEnv(t, nil, func(o *adminui.Options) { o.CSRFKey = key })
+	a := newEnv(t, nil, func(o *adminui.Options) { o.CSRFKey = adminui.NewSecret(key) })
+	b := newEnv(t, nil, func(o *adminui.Options) { o.CSRFKey = adminui.NewSecret(key) })
 	tok := a.token("/telephony")
 	// Move a's cookie to b's client.
 	u := a.srv.URL

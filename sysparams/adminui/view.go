@@ -285,7 +285,7 @@ func secretAt(p *sysparams.Params, path string) sysparams.Secret {
 	case "cloud.client_secret":
 		return p.Cloud.ClientSecret
 	}
-	return ""
+	return sysparams.NewSecret("")
 }
 
 // Select is a drop-down; choices are "value|label" or "value".

@@ -40,7 +40,7 @@ func setMail(p *sysparams.Params) error {
 	p.Email.Port = 587
 	p.Email.UseAuth = true
 	p.Email.Username = "uc"
-	p.Email.Password = sysparams.Secret(plainPassword)
+	p.Email.Password = sysparams.NewSecret(plainPassword)
 	return nil
 }
 
