@@ -3,12 +3,14 @@ package sysparams
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +20,7 @@ import (
 	"github.com/ucxkit/ucxkit/authchain"
 	"github.com/ucxkit/ucxkit/certgen"
 	"github.com/ucxkit/ucxkit/internal/fielderr"
+	"github.com/ucxkit/ucxkit/internal/secret"
 	"github.com/ucxkit/ucxkit/mailqueue"
 	"github.com/ucxkit/ucxkit/mailqueue/o365"
 	"github.com/ucxkit/ucxkit/mailqueue/smtpsend"
@@ -292,7 +295,66 @@ func (p *Params) TestEmail(ctx context.Context) (EmailTest, error) {
 // (an admin tests before saving). The error is a *ValidationError for
 // invalid settings, else the sender's *mailqueue.DeliveryError naming the
 // failed step; the EmailTest describes every step up to it.
+//
+// Step details quote the server's replies; a server that echoes what it was
+// sent could quote a credential, so every text of the result and the
+// error's message pass through RedactEmailSecrets.
 func (p *Params) TestEmailWith(ctx context.Context, opts MailOptions) (EmailTest, error) {
+	t, err := p.testEmail(ctx, opts)
+	r := p.emailSecretRedactor()
+	for i := range t.Steps {
+		t.Steps[i].Detail = r.Replace(t.Steps[i].Detail)
+	}
+	t.Hint, t.Target = r.Replace(t.Hint), r.Replace(t.Target)
+	if err != nil {
+		if msg := err.Error(); r.Replace(msg) != msg {
+			err = &redactedError{msg: r.Replace(msg), err: err}
+		}
+	}
+	return t, err
+}
+
+// redactedError shows a redacted message and keeps the cause for errors.Is
+// and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// RedactEmailSecrets replaces the email secrets of p (the SMTP password and
+// the Office 365 client secret) in s with "[REDACTED]": as typed,
+// URL-encoded (as posted to a token endpoint), base64-encoded, and inside a
+// base64 AUTH PLAIN string. Use it on any text that quotes a mail server.
+func (p *Params) RedactEmailSecrets(s string) string {
+	return p.emailSecretRedactor().Replace(s)
+}
+
+func (p *Params) emailSecretRedactor() *strings.Replacer {
+	var pairs []string
+	add := func(s string) {
+		if len(s) >= 3 {
+			pairs = append(pairs, s, secret.Redacted)
+		}
+	}
+	user := p.Email.Username
+	for _, sec := range []Secret{p.Email.Password, p.Email.O365.ClientSecret} {
+		v := sec.Reveal()
+		if v == "" {
+			continue
+		}
+		add(v)
+		add(url.QueryEscape(v))
+		add(base64.StdEncoding.EncodeToString([]byte(v)))
+		add(base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + v)))
+		add(base64.StdEncoding.EncodeToString([]byte(user + "\x00" + user + "\x00" + v)))
+	}
+	return strings.NewReplacer(pairs...)
+}
+
+func (p *Params) testEmail(ctx context.Context, opts MailOptions) (EmailTest, error) {
 	t := EmailTest{Protocol: p.Email.Protocol, Proxy: p.Email.Proxy}
 	s, err := p.buildSender(opts)
 	if err != nil {
