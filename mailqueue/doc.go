@@ -7,7 +7,7 @@
 //
 //   - Message and its Build method compose RFC 5322 / MIME (RFC 2045-2049)
 //     messages with RFC 2047 encoded-words and RFC 2231 file names;
-//     DKIMSigner signs them (RFC 6376) before they are queued, so retries
+//     DKIMSigner signs them (RFC 6376) in Enqueue (Config.Signer), so retries
 //     send identical bytes.
 //   - Spool is the embedded Store: one folder an operator can read (below).
 //   - Queue delivers the Store's messages through a Sender: FIFO, one at a

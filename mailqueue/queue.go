@@ -95,6 +95,12 @@ type Config struct {
 	// unreachable for AlarmAfter), when a message expires, and when
 	// delivery works again (AlarmCleared).
 	OnAlarm func(Alarm)
+	// Signer, when set, DKIM-signs every message in Enqueue before it is
+	// stored, so every retry sends identical, validly signed bytes. Build it
+	// with the same MaxLifetime as the queue: NewDKIMSigner refuses an
+	// expiration (x=) shorter than that lifetime, and New refuses a signer
+	// built for a shorter lifetime than this queue's.
+	Signer *DKIMSigner
 }
 
 // Hooks are called synchronously from the delivering goroutine: keep them
@@ -218,6 +224,15 @@ func (c *Config) Validate() error {
 	if c.Store == nil {
 		l.Add("store", "is required")
 	}
+	if c.Signer != nil && c.Signer.exp > 0 {
+		life := c.MaxLifetime
+		if life == 0 {
+			life = DefaultMaxLifetime
+		}
+		if c.Signer.exp < life {
+			l.Add("signer", "the DKIM expiration %v is shorter than max_lifetime %v: a retried message would carry an expired signature", c.Signer.exp, life)
+		}
+	}
 	if c.Concurrency < 0 || c.Concurrency > maxConcurrency {
 		l.Add("concurrency", "must be 0-%d, got %d", maxConcurrency, c.Concurrency)
 	}
@@ -316,6 +331,13 @@ func (q *Queue) Enqueue(ctx context.Context, env Envelope, msg []byte) (string, 
 	}
 	if len(msg) == 0 {
 		return "", errors.New("mailqueue: message must not be empty")
+	}
+	if q.cfg.Signer != nil {
+		signed, err := q.cfg.Signer.Sign(msg)
+		if err != nil {
+			return "", fmt.Errorf("mailqueue: dkim: %w", err)
+		}
+		msg = signed
 	}
 	m, err := q.cfg.Store.Put(ctx, env, msg, q.now())
 	if err != nil {
