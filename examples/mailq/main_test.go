@@ -184,11 +184,24 @@ func TestDeliverWaitsForServer(t *testing.T) {
 	addr := l.Addr().String()
 	require.NoError(t, l.Close())
 	done := make(chan result, 1)
+	stderr := &watchWriter{want: "connection refused", hit: make(chan struct{})}
 	go func() {
-		done <- mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", addr, "-security", "none", "-until-empty", "-retry", "50ms")
+		var out bytes.Buffer
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		code := run(ctx, []string{"-spool", dir, "deliver", "-smtp", addr, "-security", "none", "-until-empty", "-retry", "50ms"},
+			strings.NewReader(""), &out, stderr, func(string) string { return "" })
+		done <- result{code, out.String(), stderr.String()}
 	}()
-	// The server comes up later on that address: the probe finds it.
-	time.Sleep(100 * time.Millisecond)
+	// The server comes up on that address once a delivery attempt has
+	// been refused (not after a fixed time): the probe then finds it.
+	select {
+	case <-stderr.hit:
+	case r := <-done:
+		t.Fatalf("deliver ended before the server came up: %d %s", r.code, r.stderr)
+	case <-time.After(60 * time.Second):
+		t.Fatal("no refused attempt reported in a minute")
+	}
 	s := &cliSink{}
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &cliSession{s: s}, nil }))
 	srv.ErrorLog = quiet{}
@@ -200,6 +213,32 @@ func TestDeliverWaitsForServer(t *testing.T) {
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "connection refused")
 	assert.Len(t, s.msgs, 1)
+}
+
+// watchWriter is a goroutine-safe buffer that closes hit once what was
+// written contains want.
+type watchWriter struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	want string
+	hit  chan struct{}
+	once sync.Once
+}
+
+func (w *watchWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if strings.Contains(w.b.String(), w.want) {
+		w.once.Do(func() { close(w.hit) })
+	}
+	return n, err
+}
+
+func (w *watchWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 func TestDeliverPickupFolder(t *testing.T) {
