@@ -7,92 +7,30 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ucxkit/ucxkit/internal/readmetest"
 )
 
-// docCase is one command of the README: the arguments after
-// "go run ./examples/authcheck", its standard input, and what the README
-// says it prints.
-type docCase struct {
-	line      int
-	text      string
-	args      []string
-	stdin     string
-	exit      int
-	stdout    *string // exact, from the ```json block that follows
-	stdoutHas []string
-}
-
-// readmeCases extracts the commands of README.md's ```sh blocks:
-// "echo 'PASSWORD' | go run ./examples/authcheck ARGS", followed by
-// comment lines "# exit status N" and "# prints: TEXT"; a ```json block
-// right after the ```sh block is the exact output of its last command.
-func readmeCases(t *testing.T, readme string) []docCase {
-	t.Helper()
-	data, err := os.ReadFile(readme)
-	require.NoError(t, err)
-	lines := strings.Split(string(data), "\n")
-	cmd := regexp.MustCompile(`^echo '([^']*)' \| go run \./examples/authcheck((?: \S+)*)$`)
-	var cases []docCase
-	for i := 0; i < len(lines); i++ {
-		if lines[i] != "```sh" {
-			continue
-		}
-		var last *docCase
-		for i++; i < len(lines) && lines[i] != "```"; i++ {
-			l := lines[i]
-			switch {
-			case strings.HasPrefix(l, "# exit status "):
-				require.NotNil(t, last, "README line %d", i+1)
-				n, err := strconv.Atoi(strings.TrimPrefix(l, "# exit status "))
-				require.NoError(t, err)
-				last.exit = n
-			case strings.HasPrefix(l, "# prints: "):
-				require.NotNil(t, last, "README line %d", i+1)
-				last.stdoutHas = append(last.stdoutHas, strings.TrimPrefix(l, "# prints: "))
-			default:
-				m := cmd.FindStringSubmatch(l)
-				require.NotNil(t, m, "README line %d: not a command the test understands: %s", i+1, l)
-				cases = append(cases, docCase{line: i + 1, text: l, stdin: m[1] + "\n", args: strings.Fields(m[2])})
-				last = &cases[len(cases)-1]
-			}
-		}
-		if i+2 < len(lines) && lines[i+1] == "" && lines[i+2] == "```json" && last != nil {
-			var out strings.Builder
-			for i += 3; lines[i] != "```"; i++ {
-				out.WriteString(lines[i] + "\n")
-			}
-			s := out.String()
-			last.stdout = &s
-		}
-	}
-	return cases
-}
-
 // TestReadmeCommands runs every command of README.md from the repository
-// root, as a user would, and compares the output with the README's.
+// root, as a user would, and compares the output with the README's. Each
+// command takes its password from "echo '...' |".
 func TestReadmeCommands(t *testing.T) {
-	cases := readmeCases(t, "README.md")
+	cases := readmetest.Load(t, "README.md", "./examples/authcheck")
 	require.GreaterOrEqual(t, len(cases), 5)
 	t.Chdir(filepath.Join("..", ".."))
 	for _, c := range cases {
-		t.Run(strconv.Itoa(c.line), func(t *testing.T) {
+		t.Run(strconv.Itoa(c.Line), func(t *testing.T) {
+			require.Regexp(t, `^echo '[^']*' \| go run \./examples/authcheck((?: \S+)*)$`, c.Text, "README line %d", c.Line)
 			var out, errOut bytes.Buffer
-			code := run(context.Background(), c.args, strings.NewReader(c.stdin), &out, &errOut)
-			assert.Equal(t, c.exit, code, "%s\n%s", c.text, errOut.String())
-			if c.stdout != nil {
-				assert.Equal(t, *c.stdout, out.String(), c.text)
-			}
-			for _, s := range c.stdoutHas {
-				assert.Contains(t, out.String(), s, c.text)
-			}
-			assert.True(t, c.stdout != nil || len(c.stdoutHas) > 0, "README line %d documents no output", c.line)
+			code := run(context.Background(), c.Args, strings.NewReader(c.Stdin), &out, &errOut)
+			c.Check(t, code, out.String(), errOut.String())
+			assert.True(t, c.Stdout != nil || len(c.StdoutHas) > 0, "README line %d documents no output", c.Line)
 		})
 	}
 }
