@@ -1,8 +1,6 @@
 package authchain
 
 import (
-	"fmt"
-
 	"github.com/ucxkit/ucxkit/internal/fielderr"
 )
 
@@ -57,33 +55,4 @@ func (c Config) Validate() error {
 	}
 	l.Merge("session", c.Session.Validate())
 	return l.Err()
-}
-
-// The configuration types print through method-less copies of themselves,
-// so every fmt verb reaches each Secret field's own redacting Format. (fmt
-// stops calling methods while it reports a bad verb, so without this a
-// nested *LDAPConfig printed with %s would show its BindPassword.)
-
-// Format implements fmt.Formatter with secrets redacted.
-func (c Config) Format(f fmt.State, verb rune) {
-	type plain Config
-	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(c))
-}
-
-// Format implements fmt.Formatter with secrets redacted.
-func (c LDAPConfig) Format(f fmt.State, verb rune) {
-	type plain LDAPConfig
-	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(c))
-}
-
-// Format implements fmt.Formatter with secrets redacted.
-func (c UCMConfig) Format(f fmt.State, verb rune) {
-	type plain UCMConfig
-	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(c))
-}
-
-// Format implements fmt.Formatter with secrets redacted.
-func (c OIDCConfig) Format(f fmt.State, verb rune) {
-	type plain OIDCConfig
-	fmt.Fprintf(f, fmt.FormatString(f, verb), plain(c))
 }

@@ -59,13 +59,11 @@
 // when reading one, so "show" output cannot overwrite a real secret.
 //
 // Secrets use the Secret type, which never prints: fmt verbs, log/slog
-// and JSON all show "[REDACTED]". Params, the sections that hold secrets
-// (Email, O365, Cloud), Keyring and FileStore have Format methods, so a
-// pointer to them inside a caller's struct printed with any verb (%s, %t,
-// ...) shows no secret or key either. On the fmt paths that call no method
-// at all (a configuration kept in an unexported field of the caller's
-// struct, %p on a struct value) a Secret prints as a pointer, never as its
-// value: the value sits behind a unique.Handle.
+// and JSON all show "[REDACTED]". On the fmt paths that call no method at
+// all (a configuration in an unexported field of the caller's struct, a bad
+// verb such as %s on a pointer to a section, %p) a Secret prints as a
+// pointer, never as its value: the value sits behind a unique.Handle. Keyring
+// and FileStore, which hold key bytes, print only their key IDs and paths.
 //
 // # Failure semantics
 //

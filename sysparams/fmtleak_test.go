@@ -25,9 +25,9 @@ var printVerbs = []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%X", "%q", "%t"
 // hold secrets, the Keyring and a FileStore (which keeps the keys and the
 // decrypted parameters), by value, by pointer and nested in a caller's
 // struct, with every verb: neither a secret nor key material appears.
-// Before Email, O365, Cloud, Keyring and FileStore had Format methods,
-// holder{&p.Cloud} under %s printed the client secret and %d on a Keyring
-// printed the key bytes.
+// When Secret was a plain string type, holder{&p.Cloud} under %s printed
+// the client secret; before Keyring had a Format method, %d printed the key
+// bytes.
 func TestSectionsStoresAndKeyringNeverPrintSecrets(t *testing.T) {
 	const (
 		cloudSecret = "cloud-TOPSECRET-1"

@@ -46,30 +46,6 @@ func (c Change) LogValue() slog.Value {
 	)
 }
 
-// formatJSON prints name followed by the JSON form of v (secrets redacted).
-func formatJSON(f fmt.State, name string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		fmt.Fprintf(f, "%s{%v}", name, err)
-		return
-	}
-	fmt.Fprintf(f, "%s%s", name, b)
-}
-
-// Format prints the JSON form of the section (password redacted) for every
-// verb. Without it, a *Email reached through a struct printed with a verb
-// such as %s or %t would be printed by fmt without the Secret's own
-// formatting, revealing the password.
-func (e Email) Format(f fmt.State, verb rune) { formatJSON(f, "sysparams.Email", e) }
-
-// Format prints the JSON form of the settings (client secret redacted) for
-// every verb, for the reason given at Email.Format.
-func (o O365) Format(f fmt.State, verb rune) { formatJSON(f, "sysparams.O365", o) }
-
-// Format prints the JSON form of the section (client secret redacted) for
-// every verb, for the reason given at Email.Format.
-func (c Cloud) Format(f fmt.State, verb rune) { formatJSON(f, "sysparams.Cloud", c) }
-
 // Format prints the key IDs for every verb, never the keys: without it,
 // %d or %x would print the key bytes.
 func (k *Keyring) Format(f fmt.State, verb rune) { io.WriteString(f, k.String()) }
