@@ -96,8 +96,9 @@ type spoolHeader struct {
 
 type entry struct {
 	meta Meta
-	loc  string // dirQueue or dirActive
-	side bool   // queue/<id>.json exists
+	loc  string   // dirQueue, dirActive or locJournal
+	side bool     // queue/<id>.json exists
+	ref  batchRef // the durable copy in journal/, if any
 	gone bool
 }
 
@@ -131,6 +132,7 @@ type Spool struct {
 	lock      *os.File // held lock, nil when shared
 	queueSync *groupSync
 	failSync  *groupSync
+	commit    committer
 	broken    atomic.Pointer[error] // sticky fsync failure
 	readOnly  bool
 
@@ -167,7 +169,7 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 		s := &Spool{dir: dir, log: log, opts: opts, entries: map[string]*entry{}, readOnly: true}
 		return s, nil
 	}
-	for _, d := range []string{"", dirTmp, dirQueue, dirActive, dirFailed, dirCorrupt, dirPickup} {
+	for _, d := range []string{"", dirTmp, dirQueue, dirActive, dirFailed, dirCorrupt, dirPickup, dirJournal} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("mailqueue: spool: %w", err)
 		}
@@ -175,6 +177,7 @@ func OpenSpool(dir string, opts SpoolOptions) (*Spool, error) {
 	s := &Spool{dir: dir, log: log, opts: opts, entries: map[string]*entry{}}
 	s.queueSync = newGroupSync(s.path(dirQueue), s.markBroken)
 	s.failSync = newGroupSync(s.path(dirFailed), s.markBroken)
+	s.commit.cond = sync.NewCond(&s.commit.mu)
 	if opts.Access == AccessShared {
 		return s, nil
 	}
@@ -297,10 +300,14 @@ func parseSpoolFile(b []byte) (spoolHeader, []byte, error) {
 	return h, body, nil
 }
 
-// Put stores a new message durably: the file is written to tmp/, fsynced,
-// renamed into queue/ and queue/ is fsynced before Put returns. Concurrent
-// Puts share folder fsyncs (group commit) and their file fsyncs overlap, so
-// many producers are not serialized on two flushes each.
+// Put stores a new message durably before it returns: the message is
+// written to a file in tmp/, the file is fsynced and renamed into the spool
+// and that folder is fsynced. In the Spool that owns the folder, concurrent
+// Puts share one such file and its two flushes (group commit through
+// journal/, see the type's documentation), so many producers are not
+// serialized on two flushes each; the message's readable queue/<id>.eml
+// is there too when Put returns. A shared Spool, and a message of 1 MiB or
+// more, gets its own fsynced file in queue/.
 func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Time) (Meta, error) {
 	if err := ctx.Err(); err != nil {
 		return Meta{}, err
@@ -317,6 +324,17 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 	env.To = slices.Clone(env.To)
 	h := spoolHeader{V: 1, Envelope: env, EnqueuedAt: now.UTC(), Size: int64(len(data)),
 		CRC32C: fmt.Sprintf("%08x", crc32.Checksum(data, crcTable))}
+	if s.lock != nil && len(data) < directMin {
+		return s.putBatched(h, data)
+	}
+	return s.putDirect(h, data)
+}
+
+// putDirect commits one message in its own file: written to tmp/,
+// fsynced, renamed into queue/, queue/ fsynced (shared with concurrent
+// callers).
+func (s *Spool) putDirect(h spoolHeader, data []byte) (Meta, error) {
+	now := h.EnqueuedAt
 	var req *commitReq
 	for range 5 {
 		h.ID = newID(now)
@@ -369,8 +387,7 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 	if err := s.queueSync.sync(); err != nil {
 		return Meta{}, err
 	}
-	m := Meta{ID: h.ID, Envelope: env, State: StateQueued, EnqueuedAt: h.EnqueuedAt,
-		NextAttempt: h.EnqueuedAt, Size: h.Size}
+	m := metaOf(h)
 	s.mu.Lock()
 	if _, dup := s.entries[m.ID]; !dup && !s.closed {
 		s.insertLocked(&entry{meta: m, loc: dirQueue})
@@ -449,40 +466,12 @@ func (s *Spool) Claim(ctx context.Context, owner string, now time.Time, lease ti
 			s.unlease(picked[i:])
 			return items, err
 		}
-		s.mu.Lock()
-		loc, id := e.loc, e.meta.ID
-		s.mu.Unlock()
-		if loc == dirQueue {
-			err := os.Rename(s.path(dirQueue, id+".eml"), s.path(dirActive, id+".eml"))
-			if errors.Is(err, fs.ErrNotExist) {
-				s.log.Warn("mailqueue: spool: message file vanished", "id", id)
-				s.mu.Lock()
-				s.removeLocked(e)
-				s.mu.Unlock()
-				continue
-			}
-			if err != nil {
-				s.unlease(picked[i:])
-				return items, fmt.Errorf("mailqueue: spool: lease %s: %w", id, err)
-			}
-			s.mu.Lock()
-			e.loc = dirActive
-			s.mu.Unlock()
-		}
-		p := s.path(dirActive, id+".eml")
-		b, err := os.ReadFile(p)
-		if err == nil {
-			var h spoolHeader
-			h, b, err = parseSpoolFile(b)
-			if err == nil && h.ID != id {
-				err = fmt.Errorf("%w: file %s holds message %s", ErrCorrupt, id, h.ID)
-			}
-		}
+		b, ok, err := s.lease(e)
 		if err != nil {
-			s.quarantine(p, err)
-			s.mu.Lock()
-			s.removeLocked(e)
-			s.mu.Unlock()
+			s.unlease(picked[i:])
+			return items, err
+		}
+		if !ok {
 			continue
 		}
 		s.mu.Lock()
@@ -491,6 +480,76 @@ func (s *Spool) Claim(ctx context.Context, owner string, now time.Time, lease ti
 		items = append(items, Item{Meta: m, Data: b})
 	}
 	return items, nil
+}
+
+// lease moves a picked message's file to active/ and reads it. A file that
+// is missing or unreadable is rewritten from the journal when the message
+// is batch-backed, else quarantined (ok false: the entry is dropped).
+func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
+	s.mu.Lock()
+	loc, id, ref := e.loc, e.meta.ID, e.ref
+	s.mu.Unlock()
+	setLoc := func(l string) {
+		s.mu.Lock()
+		e.loc = l
+		s.mu.Unlock()
+	}
+	drop := func() {
+		s.mu.Lock()
+		s.removeLocked(e)
+		s.mu.Unlock()
+	}
+	if loc == dirQueue {
+		err := os.Rename(s.path(dirQueue, id+".eml"), s.path(dirActive, id+".eml"))
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && ref.b != nil:
+			s.log.Warn("mailqueue: spool: message file vanished; restoring it from the journal", "id", id)
+			loc = locJournal
+		case errors.Is(err, fs.ErrNotExist):
+			s.log.Warn("mailqueue: spool: message file vanished", "id", id)
+			drop()
+			return nil, false, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("mailqueue: spool: lease %s: %w", id, err)
+		default:
+			setLoc(dirActive)
+		}
+	}
+	if loc == locJournal {
+		body, err := s.restore(id, ref, dirActive)
+		if err != nil {
+			// The journal copy is damaged too: recovery quarantines the
+			// batch at the next open.
+			s.log.Error("mailqueue: spool: cannot restore message from the journal", "id", id, "err", err)
+			drop()
+			return nil, false, nil
+		}
+		setLoc(dirActive)
+		return body, true, nil
+	}
+	p := s.path(dirActive, id+".eml")
+	b, err := os.ReadFile(p)
+	if err == nil {
+		var h spoolHeader
+		h, b, err = parseSpoolFile(b)
+		if err == nil && h.ID != id {
+			err = fmt.Errorf("%w: file %s holds message %s", ErrCorrupt, id, h.ID)
+		}
+	}
+	if err == nil {
+		return b, true, nil
+	}
+	s.quarantine(p, err)
+	if ref.b != nil {
+		body, rerr := s.restore(id, ref, dirActive)
+		if rerr == nil {
+			s.log.Warn("mailqueue: spool: restored message from the journal", "id", id)
+			return body, true, nil
+		}
+		s.log.Error("mailqueue: spool: cannot restore message from the journal", "id", id, "err", rerr)
+	}
+	drop()
+	return nil, false, nil
 }
 
 func (s *Spool) unlease(es []*entry) {
@@ -526,7 +585,7 @@ func (s *Spool) Ack(ctx context.Context, id string) error {
 		return err
 	}
 	s.mu.Lock()
-	loc, side := e.loc, e.side
+	loc, side, ref := e.loc, e.side, e.ref
 	s.mu.Unlock()
 	if err := syscallUnlink(s.path(loc, id+".eml")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mailqueue: spool: ack %s: %w", id, err)
@@ -539,6 +598,7 @@ func (s *Spool) Ack(ctx context.Context, id string) error {
 	s.mu.Lock()
 	s.removeLocked(e)
 	s.mu.Unlock()
+	s.finish(id, ref)
 	return nil
 }
 
@@ -620,8 +680,21 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	}
 	s.mu.Lock()
 	m := cloneMeta(e.meta)
-	loc := e.loc
+	loc, ref := e.loc, e.ref
 	s.mu.Unlock()
+	if loc != dirQueue && loc != dirActive {
+		return fmt.Errorf("mailqueue: spool: fail %s: message is not leased", id)
+	}
+	if ref.b != nil {
+		// The journal holds the durable copy; a dead letter must stand
+		// on its own.
+		if err := fsyncFile(s.path(loc, id+".eml")); err != nil {
+			if errors.Is(err, ErrSyncFailed) {
+				return s.markBroken(err)
+			}
+			return fmt.Errorf("mailqueue: spool: fail %s: %w", id, err)
+		}
+	}
 	m.State = StateFailed
 	m.Reason = reason
 	m.LeaseOwner = ""
@@ -639,6 +712,7 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	s.mu.Lock()
 	s.removeLocked(e)
 	s.mu.Unlock()
+	s.finish(id, ref)
 	return nil
 }
 
@@ -671,6 +745,17 @@ func (s *Spool) List(ctx context.Context) ([]Meta, error) {
 		return nil, err
 	}
 	out = append(out, failed...)
+	if s.lock == nil {
+		seen := make(map[string]bool, len(out))
+		for _, m := range out {
+			seen[m.ID] = true
+		}
+		js, err := s.readJournalMetas(seen)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, js...)
+	}
 	slices.SortStableFunc(out, func(a, b Meta) int {
 		if c := a.EnqueuedAt.Compare(b.EnqueuedAt); c != 0 {
 			return c
@@ -758,13 +843,29 @@ func (s *Spool) loadMetaSide(dir, id string) (Meta, bool, error) {
 	if h.ID != id {
 		return Meta{}, false, fmt.Errorf("%w: file %s holds message %s", ErrCorrupt, id, h.ID)
 	}
-	m := Meta{ID: id, Envelope: h.Envelope, State: StateQueued, EnqueuedAt: h.EnqueuedAt,
-		NextAttempt: h.EnqueuedAt, Size: h.Size}
 	side := dirQueue
 	if dir == dirFailed {
 		side = dirFailed
 	}
-	b, err := os.ReadFile(s.path(side, id+".json"))
+	return s.withSidecar(h, side)
+}
+
+// journalMeta is the metadata of a message that only its batch holds:
+// its header plus queue/<id>.json if an attempt failed. With unreadable
+// metadata it returns the header's and the error.
+func (s *Spool) journalMeta(h spoolHeader) (Meta, bool, error) {
+	m, side, err := s.withSidecar(h, dirQueue)
+	if err != nil {
+		return metaOf(h), false, err
+	}
+	return m, side, nil
+}
+
+// withSidecar builds the metadata of message h from its header and, if
+// present, the sidecar <side>/<id>.json.
+func (s *Spool) withSidecar(h spoolHeader, side string) (Meta, bool, error) {
+	m := metaOf(h)
+	b, err := os.ReadFile(s.path(side, h.ID+".json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, false, nil
 	}
@@ -772,8 +873,8 @@ func (s *Spool) loadMetaSide(dir, id string) (Meta, bool, error) {
 		return Meta{}, false, err
 	}
 	var sm Meta
-	if err := json.Unmarshal(b, &sm); err != nil || sm.ID != id {
-		return m, true, fmt.Errorf("%w: metadata %s.json: unreadable", ErrCorrupt, id)
+	if err := json.Unmarshal(b, &sm); err != nil || sm.ID != h.ID {
+		return m, true, fmt.Errorf("%w: metadata %s.json: unreadable", ErrCorrupt, h.ID)
 	}
 	// The message file is authoritative for what it holds.
 	sm.Envelope, sm.EnqueuedAt, sm.Size = h.Envelope, h.EnqueuedAt, h.Size
@@ -836,6 +937,11 @@ func (s *Spool) recover() error {
 		}
 		s.log.Info("mailqueue: spool: requeued leased message", "file", name)
 	}
+	// journal/: the unfinished messages of committed batches.
+	live, batches, err := s.replayJournal()
+	if err != nil {
+		return err
+	}
 	// failed/: finish dead-letter moves that a crash interrupted.
 	des, err = os.ReadDir(s.path(dirFailed))
 	if err != nil {
@@ -854,7 +960,33 @@ func (s *Spool) recover() error {
 			if err := os.Rename(s.path(dirQueue, id+".eml"), s.path(dirFailed, id+".eml")); err != nil {
 				return fmt.Errorf("mailqueue: spool: finish dead letter %s: %w", id, err)
 			}
+			if _, ok := live[id]; ok {
+				// Claimed from the journal without a flush.
+				if err := fsyncFile(s.path(dirFailed, id+".eml")); err != nil {
+					return s.markBroken(err)
+				}
+				delete(live, id)
+			}
 			_ = os.Remove(s.path(dirQueue, id+".json"))
+			continue
+		}
+		if r, ok := live[id]; ok {
+			// The dead letter's message is still in its batch.
+			rec, err := s.readRecord(id, r.ref)
+			if err == nil {
+				tmp := s.path(dirTmp, id+"."+randHex(4)+".eml")
+				if err = writeSynced(tmp, rec); err == nil {
+					err = os.Rename(tmp, s.path(dirFailed, id+".eml"))
+				}
+			}
+			if errors.Is(err, ErrSyncFailed) {
+				return s.markBroken(err)
+			}
+			if err != nil {
+				return fmt.Errorf("mailqueue: spool: finish dead letter %s: %w", id, err)
+			}
+			_ = os.Remove(s.path(dirQueue, id+".json"))
+			delete(live, id)
 			continue
 		}
 		s.quarantine(s.path(dirFailed, de.Name()), fmt.Errorf("%w: dead-letter metadata without its message", ErrCorrupt))
@@ -874,6 +1006,9 @@ func (s *Spool) recover() error {
 		name := de.Name()
 		p := s.path(dirQueue, name)
 		if id, ok := strings.CutSuffix(name, ".json"); ok && !emls[id] {
+			if _, ok := live[id]; ok {
+				continue // metadata of a message in the journal
+			}
 			// Left by an Ack interrupted between its two unlinks.
 			_ = os.Remove(p)
 			continue
@@ -901,13 +1036,31 @@ func (s *Spool) recover() error {
 		}
 		m.State = StateQueued
 		m.LeaseOwner, m.LeaseExpires = "", time.Time{}
-		s.insertLocked(&entry{meta: m, loc: dirQueue, side: side})
+		r := live[id]
+		delete(live, id)
+		if r.ref.b != nil {
+			r.ref.b.live++
+		}
+		s.insertLocked(&entry{meta: m, loc: dirQueue, side: side, ref: r.ref})
 	}
-	for _, d := range []string{dirQueue, dirActive, dirFailed, dirTmp} {
+	// The rest of the journal's messages have no file of their own.
+	for id, r := range live {
+		m, side, err := s.journalMeta(r.h)
+		if err != nil {
+			s.quarantine(s.path(dirQueue, id+".json"), err)
+		}
+		m.State = StateQueued
+		m.LeaseOwner, m.LeaseExpires = "", time.Time{}
+		r.ref.b.live++
+		s.insertLocked(&entry{meta: m, loc: locJournal, side: side, ref: r.ref})
+	}
+	for _, d := range []string{dirQueue, dirActive, dirFailed, dirTmp, dirJournal} {
 		if err := syncDir(s.path(d)); err != nil {
 			return s.markBroken(err)
 		}
 	}
+	// Last: a batch goes only once its messages' files are durable.
+	s.dropFinishedBatches(batches)
 	return nil
 }
 

@@ -57,9 +57,12 @@ func TestSpoolLifecycle(t *testing.T) {
 		assert.Equal(t, int64(len(testMsg(i))), m.Size)
 		ids = append(ids, m.ID)
 	}
-	assert.Len(t, files(t, filepath.Join(dir, "queue")), 3)
+	// New messages are in journal/ batches (one per sequential Put).
+	assert.Empty(t, files(t, filepath.Join(dir, "queue")))
 	assert.Empty(t, files(t, filepath.Join(dir, "tmp")))
-	info, err := os.Stat(filepath.Join(dir, "queue", ids[0]+".eml"))
+	batches := files(t, filepath.Join(dir, "journal"))
+	require.Len(t, batches, 3)
+	info, err := os.Stat(filepath.Join(dir, "journal", batches[0]))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
@@ -74,7 +77,11 @@ func TestSpoolLifecycle(t *testing.T) {
 	assert.Equal(t, ids[1], items[1].Meta.ID)
 	assert.Equal(t, testMsg(0), items[0].Data, "the spool header is stripped")
 	assert.Equal(t, StateLeased, items[0].Meta.State)
-	assert.FileExists(t, filepath.Join(dir, "active", ids[0]+".eml"))
+	raw, err := os.ReadFile(filepath.Join(dir, "active", ids[0]+".eml"))
+	require.NoError(t, err)
+	_, body, err := parseSpoolFile(raw)
+	require.NoError(t, err)
+	assert.Equal(t, testMsg(0), body, "a claimed message gets its own file")
 
 	// A leased message is not claimed twice while its lease holds.
 	items2, err := s.Claim(ctx, "other", t0.Add(time.Hour), time.Minute, 10)
@@ -84,6 +91,7 @@ func TestSpoolLifecycle(t *testing.T) {
 
 	require.NoError(t, s.Ack(ctx, ids[0]))
 	assert.NoFileExists(t, filepath.Join(dir, "active", ids[0]+".eml"))
+	assert.NoFileExists(t, filepath.Join(dir, "journal", batches[0]), "a finished batch is removed")
 
 	boom := &DeliveryError{Class: ClassTemporary, Step: "rcpt", Code: 451, Enhanced: "4.3.0", Err: errors.New("try later")}
 	next := t0.Add(2 * time.Hour)
@@ -102,6 +110,8 @@ func TestSpoolLifecycle(t *testing.T) {
 
 	require.NoError(t, s.Fail(ctx, ids[2], "550 5.1.1 no such user"))
 	assert.FileExists(t, filepath.Join(dir, "failed", ids[2]+".eml"))
+	assert.Equal(t, []string{batches[1]}, files(t, filepath.Join(dir, "journal")),
+		"the released message keeps its batch")
 	b, err = os.ReadFile(filepath.Join(dir, "failed", ids[2]+".json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(b), "550 5.1.1 no such user")
@@ -157,24 +167,60 @@ func TestSpoolPutValidates(t *testing.T) {
 	assert.NoError(t, err, "the null reverse path is allowed")
 }
 
+// TestSpoolRecovery damages a spool in every way a crash or an operator
+// can, for messages committed through the journal (the owner's Put) and
+// for messages in their own files (a shared Spool's Put): unreadable files
+// are quarantined, never deleted; a journaled message comes back from its
+// batch, an own-file message is lost only to damage of its one copy.
 func TestSpoolRecovery(t *testing.T) {
+	for _, journaled := range []bool{true, false} {
+		t.Run(fmt.Sprintf("journaled=%v", journaled), func(t *testing.T) { testSpoolRecovery(t, journaled) })
+	}
+}
+
+func testSpoolRecovery(t *testing.T, journaled bool) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := OpenSpool(dir, SpoolOptions{TmpMaxAge: time.Nanosecond})
+	s, err := OpenSpool(dir, SpoolOptions{TmpMaxAge: time.Nanosecond, ScanInterval: -1})
 	require.NoError(t, err)
+	put := s
+	if !journaled {
+		put, err = OpenSpool(dir, SpoolOptions{Access: AccessShared})
+		require.NoError(t, err)
+	}
 	var ids []string
 	for i := range 6 {
-		m, err := s.Put(ctx, testEnv, testMsg(i), t0.Add(time.Duration(i)*time.Second))
+		m, err := put.Put(ctx, testEnv, testMsg(i), t0.Add(time.Duration(i)*time.Second))
 		require.NoError(t, err)
 		ids = append(ids, m.ID)
+	}
+	q := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
+	var batch1, batch3 string
+	if journaled {
+		assert.Len(t, files(t, q("journal")), 6, "one batch per sequential Put")
+		batch1, batch3 = mustBatchOf(t, dir, ids[1]), mustBatchOf(t, dir, ids[3])
+		require.FileExists(t, q("journal", batch3))
+	} else {
+		assert.Empty(t, files(t, q("journal")))
+		require.Equal(t, 6, s.Rescan())
 	}
 	// Leased when the process "died".
 	items, err := s.Claim(ctx, "me", t0.Add(time.Hour), time.Minute, 1)
 	require.NoError(t, err)
 	require.Len(t, items, 1)
+	if journaled {
+		// Messages 1 to 4 were tried once and wait in queue/ with their
+		// own files (from the journal, unflushed) and metadata.
+		items, err := s.Claim(ctx, "me", t0.Add(time.Hour), time.Minute, 4)
+		require.NoError(t, err)
+		require.Len(t, items, 4)
+		for _, it := range items {
+			require.NoError(t, s.Release(ctx, it.Meta.ID, Outcome{NextAttempt: t0.Add(time.Minute), CountAttempt: true}))
+		}
+	}
 	require.NoError(t, s.Close())
+	require.NoError(t, put.Close())
 
-	q := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
 	// A crashed writer's temp file.
 	require.NoError(t, os.WriteFile(q("tmp", "x.eml"), []byte("partial"), 0o600))
 	// A torn message file (crash before fsync on a lying disk).
@@ -221,17 +267,62 @@ func TestSpoolRecovery(t *testing.T) {
 	assert.Equal(t, StateQueued, byID[ids[2]].State, "message with bad metadata kept")
 	assert.Equal(t, StateFailed, byID[ids[3]].State, "interrupted dead-letter move completed")
 	assert.Equal(t, "550 rejected", byID[ids[3]].Reason)
-	assert.NotContains(t, byID, ids[1])
+	if journaled {
+		assert.Equal(t, StateQueued, byID[ids[1]].State, "torn file rewritten from the journal")
+		assert.FileExists(t, q("journal", batch1))
+		assert.NoFileExists(t, q("journal", batch3), "the dead letter's batch is finished")
+	} else {
+		assert.NotContains(t, byID, ids[1])
+	}
 
-	// The altered message is caught when claimed, never sent.
+	// The altered message is caught when claimed, never sent; from the
+	// journal the original goes out instead.
 	items, err = s2.Claim(ctx, "me", t0.Add(time.Hour), time.Minute, 10)
 	require.NoError(t, err)
 	var got []string
 	for _, it := range items {
 		got = append(got, it.Meta.ID)
+		assert.Equal(t, testMsg(indexOf(ids, it.Meta.ID)), it.Data)
 	}
-	assert.Equal(t, []string{ids[0], ids[2], ids[5]}, got)
+	if journaled {
+		assert.Equal(t, []string{ids[0], ids[1], ids[2], ids[4], ids[5]}, got)
+	} else {
+		assert.Equal(t, []string{ids[0], ids[2], ids[5]}, got)
+	}
 	assert.Contains(t, files(t, q("corrupt")), ids[4]+".eml")
+	for _, it := range items {
+		require.NoError(t, s2.Ack(ctx, it.Meta.ID))
+	}
+	assert.Empty(t, files(t, q("journal")), "every batch finished")
+}
+
+func indexOf(ids []string, id string) int {
+	for i, x := range ids {
+		if x == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// mustBatchOf returns the file name of the batch in journal/ that holds
+// message id (it scans the batch files, as an operator would with grep).
+func mustBatchOf(t *testing.T, dir, id string) string {
+	t.Helper()
+	des, err := os.ReadDir(filepath.Join(dir, "journal"))
+	require.NoError(t, err)
+	for _, de := range des {
+		b, err := os.ReadFile(filepath.Join(dir, "journal", de.Name()))
+		require.NoError(t, err)
+		recs, err := parseBatch(b)
+		require.NoError(t, err)
+		for _, r := range recs {
+			if r.id == id {
+				return de.Name()
+			}
+		}
+	}
+	return "no-batch-holds-" + id
 }
 
 func TestSpoolShared(t *testing.T) {
