@@ -105,6 +105,9 @@ type entry struct {
 // Spool is the embedded file Store: one folder an operator can read.
 //
 //	tmp/       files being written (removed when stale at open)
+//	journal/   <batch>.batch = new messages committed together, each a
+//	           spool file as in queue/; <batch>.done = IDs of its finished
+//	           messages (see Put)
 //	queue/     <id>.eml  = one header line "X-Ucxkit-Spool: {json}" + the message
 //	           <id>.json = metadata after the first attempt (attempts, next
 //	                       attempt, last error and class), rewritten atomically
@@ -113,10 +116,13 @@ type entry struct {
 //	corrupt/   quarantined unreadable files, each with a <name>.reason
 //	pickup/    complete .eml files dropped by other programs (see Pickup)
 //
-// The commit point of Put is the rename of the fsynced file into queue/
-// followed by an fsync of queue/; concurrent Puts share that folder fsync
-// (group commit). Ack unlinks without fsync: losing an unlink to a power
-// cut only causes a duplicate, never a loss.
+// The commit point of Put is the rename of an fsynced file into journal/
+// (or queue/) followed by an fsync of that folder; concurrent Puts share
+// the file and both flushes (group commit). Claim gives a journaled message
+// its own file in active/ without a flush, since its batch stays until the
+// message is finished; Fail flushes it before it becomes a dead letter. Ack
+// unlinks without fsync: losing an unlink to a power cut only causes a
+// duplicate, never a loss.
 //
 // One process at a time owns a spool (an advisory lock on the file "lock"):
 // it recovers the folder at open and may Claim, Ack, Release and Fail. A
@@ -321,13 +327,18 @@ func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Tim
 	if err := ValidateEnvelope(env); err != nil {
 		return Meta{}, err
 	}
-	env.To = slices.Clone(env.To)
-	h := spoolHeader{V: 1, Envelope: env, EnqueuedAt: now.UTC(), Size: int64(len(data)),
-		CRC32C: fmt.Sprintf("%08x", crc32.Checksum(data, crcTable))}
+	h := newSpoolHeader(env, data, now)
 	if s.lock != nil && len(data) < directMin {
 		return s.putBatched(h, data)
 	}
 	return s.putDirect(h, data)
+}
+
+// newSpoolHeader describes a new message; the caller sets the ID.
+func newSpoolHeader(env Envelope, data []byte, now time.Time) spoolHeader {
+	env.To = slices.Clone(env.To)
+	return spoolHeader{V: 1, Envelope: env, EnqueuedAt: now.UTC(), Size: int64(len(data)),
+		CRC32C: fmt.Sprintf("%08x", crc32.Checksum(data, crcTable))}
 }
 
 // putDirect commits one message in its own file: written to tmp/,

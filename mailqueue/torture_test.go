@@ -90,7 +90,7 @@ func TestCrashTortureChild(t *testing.T) {
 	}()
 	fmt.Println("ready")
 	var wg sync.WaitGroup
-	for pr := range 2 {
+	for pr := range 4 { // several producers: group commits of several messages
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
