@@ -1,7 +1,6 @@
 package mailqueue
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"errors"
@@ -14,41 +13,50 @@ import (
 	"time"
 )
 
-// Group commit through journal batches.
+// Group commit through a journal.
 //
 // The Spool that owns its folder commits concurrent Puts together. One of
-// the waiting producers (the leader) writes every waiting message into one
-// batch file, tmp/<batch>.batch, holding the messages' spool files back to
-// back (each its "X-Ucxkit-Spool:" line, then the message); it fsyncs that
-// file, renames it into journal/ and fsyncs journal/: one pair of flushes
-// and one file creation for the whole group instead of one of each per
-// message. Creating a file per message would cost more than the flushes
-// saved: on ext4 a file creation waits for the journal commit that a
-// concurrent fsync started.
+// the waiting producers (the leader) appends every waiting message to the
+// current journal segment, journal/<segment>.log, as spool records back to
+// back (each its "X-Ucxkit-Spool:" line, then the message), and flushes
+// it with fdatasync: one device flush for the whole group instead of two
+// flushes, a file creation and a rename per message. A segment is
+// preallocated (written with zeros and fsynced, its folder fsynced) when
+// it is created, so that appending changes no file-system metadata and
+// the flush needs no file-system journal commit; on ext4 a file creation
+// would also wait for the journal commit that a concurrent fsync started.
+// A spool starts a new segment when it opens and when the current one is
+// full; it never appends to a segment written before.
 //
-// A new message lives only in its batch. Claim writes it to active/<id>.eml
-// (without an fsync: the batch is the durable copy); Release moves that
-// file to queue/ with the metadata. journal/<batch>.done lists the messages
-// of a batch that were delivered or made durable dead letters; the batch
-// and its .done file are removed with the last one. When the spool opens,
-// recovery indexes every unfinished message of every batch and quarantines
-// a queue file that a machine crash tore (the batch has the message); Claim
-// does the same for a file found torn or altered later.
+// A new message lives only in its segment. Claim writes it to
+// active/<id>.eml (without a flush: the segment is the durable copy).
+// Release and Fail flush that file before it leaves active/, so that every
+// file in queue/ and failed/ stands on its own. journal/<segment>.done
+// lists the segment's messages that are finished (delivered, released with
+// their own file, or dead letters); a full segment and its .done file are
+// removed with their last message. When the spool opens, recovery indexes
+// every unfinished message of every segment; a segment ends at its first
+// zero byte or at a record torn by a crash (never acknowledged), and a
+// damaged record followed by good ones sends the segment to corrupt/ after
+// its good records were written as ordinary, flushed queue files.
 //
 // Messages of directMin bytes or more, and every Put of a Spool that shares
 // the folder with its owner, are committed alone in their own fsynced file
 // in queue/ (putDirect): a large message gains nothing from sharing a
-// flush, and only the owner reads batches.
+// flush, and only the owner writes the journal.
 
 const (
-	dirJournal = "journal" // committed batches <batch>.batch and <batch>.done
-	batchExt   = ".batch"
+	dirJournal = "journal" // segments <segment>.log and their <segment>.done
+	segmentExt = ".log"
 	doneExt    = ".done"
 
-	// maxBatchMessages and maxBatchBytes bound one batch, so that one
-	// leader does not hold the others' acknowledgements for long.
+	// segmentSize is the preallocated size of a journal segment: about
+	// 500 messages of 4 KiB; a larger group gets a segment of its size.
+	segmentSize = 2 << 20
+	// maxBatchMessages and maxBatchBytes bound one group commit, so that
+	// one leader does not hold the others' acknowledgements for long.
 	maxBatchMessages = 512
-	maxBatchBytes    = 32 << 20
+	maxBatchBytes    = 1 << 20
 	// directMin is the message size from which Put writes its own file.
 	directMin = 1 << 20
 )
@@ -57,15 +65,24 @@ const (
 // only its batch in journal/ holds it.
 const locJournal = dirJournal
 
-// batchState tracks the unfinished messages of one committed batch.
+// batchState tracks the unfinished messages of one journal segment.
 type batchState struct {
-	id   string
-	mu   sync.Mutex // serializes the .done appends and the removal
-	live int        // messages not yet delivered or failed; guarded by mu
+	id     string
+	mu     sync.Mutex // serializes the .done appends and the removal
+	live   int        // messages not yet finished; guarded by mu
+	sealed bool       // nothing is appended any more; guarded by mu
 }
 
-// batchRef locates a message's record inside its batch file. The zero
-// value means the message's own file is durable (not batch-backed).
+// segment is the journal segment that the leader appends to.
+type segment struct {
+	state *batchState
+	f     *os.File
+	off   int64 // end of the records written
+	size  int64 // preallocated size
+}
+
+// batchRef locates a message's record inside its journal segment. The
+// zero value means the message's own file is durable (not journaled).
 type batchRef struct {
 	b      *batchState
 	off, n int64
@@ -87,6 +104,8 @@ type committer struct {
 	cond    *sync.Cond
 	pending []*putReq
 	running bool // a leader is committing a batch
+	closed  bool // the spool closed: no more groups
+	groups  int  // group commits made (for benchmarks)
 }
 
 // take removes the next batch from pending, oldest first.
@@ -123,7 +142,14 @@ func (s *Spool) putBatched(h spoolHeader, data []byte) (Meta, error) {
 			continue
 		}
 		batch := c.take()
+		if c.closed {
+			for _, r := range batch {
+				r.err, r.done = ErrStoreClosed, true
+			}
+			continue
+		}
 		c.running = true
+		c.groups++
 		c.mu.Unlock()
 		s.commitBatch(batch)
 		c.mu.Lock()
@@ -172,64 +198,106 @@ func (s *Spool) commitBatch(batch []*putReq) {
 	}
 	s.mu.Unlock()
 
-	bid := newID(time.Now())
-	tmp := s.path(dirTmp, bid+batchExt)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		fail(fmt.Errorf("mailqueue: spool: write: %w", err))
-		return
-	}
-	w := bufio.NewWriterSize(f, 256<<10)
-	var off int64
+	var size int64
 	for _, r := range batch {
-		n := int64(len(r.hdr) + len(r.data))
-		r.ref = batchRef{off: off, n: n}
-		off += n
-		if _, err = w.Write(r.hdr); err != nil {
-			break
-		}
-		if _, err = w.Write(r.data); err != nil {
-			break
-		}
+		size += int64(len(r.hdr) + len(r.data))
 	}
-	if err == nil {
-		err = w.Flush()
+	seg := s.seg
+	if seg == nil || seg.off+size > seg.size {
+		s.sealSegment()
+		var err error
+		if seg, err = s.newSegment(max(segmentSize, size)); err != nil {
+			fail(err)
+			return
+		}
+		s.seg = seg
 	}
-	if err != nil {
-		_ = f.Close()
-		_ = os.Remove(tmp)
+	buf := make([]byte, 0, size)
+	for _, r := range batch {
+		r.ref = batchRef{b: seg.state, off: seg.off + int64(len(buf)), n: int64(len(r.hdr) + len(r.data))}
+		buf = append(append(buf, r.hdr...), r.data...)
+	}
+	if _, err := seg.f.WriteAt(buf, seg.off); err != nil {
+		// Whatever part was written is a torn tail to recovery; the
+		// next group starts a new segment.
+		s.sealSegment()
 		fail(fmt.Errorf("mailqueue: spool: write: %w", err))
 		return
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		_ = os.Remove(tmp)
+	if err := datasync(seg.f); err != nil {
+		s.sealSegment()
 		fail(s.markBroken(fmt.Errorf("%w: %w", ErrSyncFailed, err)))
 		return
 	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		fail(fmt.Errorf("mailqueue: spool: write: %w", err))
-		return
-	}
-	if err := os.Rename(tmp, s.path(dirJournal, bid+batchExt)); err != nil {
-		_ = os.Remove(tmp)
-		fail(fmt.Errorf("mailqueue: spool: write: %w", err))
-		return
-	}
-	if err := syncDir(s.path(dirJournal)); err != nil {
-		fail(s.markBroken(err))
-		return
-	}
-	b := &batchState{id: bid, live: len(batch)}
+	seg.off += size
+	seg.state.mu.Lock()
+	seg.state.live += len(batch)
+	seg.state.mu.Unlock()
 	s.mu.Lock()
 	if !s.closed {
 		for _, r := range batch {
-			r.ref.b = b
 			s.insertLocked(&entry{meta: metaOf(r.h), loc: locJournal, ref: r.ref})
 		}
 	}
 	s.mu.Unlock()
+}
+
+// newSegment creates and preallocates a journal segment of size bytes.
+func (s *Spool) newSegment(size int64) (*segment, error) {
+	id := newID(time.Now())
+	p := s.path(dirJournal, id+segmentExt)
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("mailqueue: spool: journal: %w", err)
+	}
+	zero := make([]byte, min(size, 1<<20))
+	for n := int64(0); n < size && err == nil; n += int64(len(zero)) {
+		_, err = f.Write(zero[:min(int64(len(zero)), size-n)])
+	}
+	if err != nil {
+		_ = f.Close()
+		_ = os.Remove(p)
+		return nil, fmt.Errorf("mailqueue: spool: journal: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		_ = os.Remove(p)
+		return nil, s.markBroken(fmt.Errorf("%w: %w", ErrSyncFailed, err))
+	}
+	if err := syncDir(s.path(dirJournal)); err != nil {
+		_ = f.Close()
+		return nil, s.markBroken(err)
+	}
+	return &segment{state: &batchState{id: id}, f: f, size: size}, nil
+}
+
+// sealSegment stops appending to the current segment (the leader's, or
+// Close's once no Put is running) and removes it when none of its
+// messages is left.
+func (s *Spool) sealSegment() {
+	seg := s.seg
+	if seg == nil {
+		return
+	}
+	s.seg = nil
+	_ = seg.f.Close()
+	b := seg.state
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sealed = true
+	if b.live == 0 {
+		s.removeSegment(b)
+	}
+}
+
+// removeSegment deletes a finished segment and its .done file (b.mu held).
+func (s *Spool) removeSegment(b *batchState) {
+	if err := syscallUnlink(s.path(dirJournal, b.id+segmentExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("mailqueue: spool: removing a finished journal segment", "segment", b.id, "err", err)
+	}
+	if err := syscallUnlink(s.path(dirJournal, b.id+doneExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.log.Warn("mailqueue: spool: removing a finished journal segment", "segment", b.id, "err", err)
+	}
 }
 
 // materialize writes the readable file dir/<id>.eml from parts (through
@@ -259,7 +327,7 @@ func (s *Spool) materialize(dir, id string, parts ...[]byte) (err error) {
 
 // readRecord reads and verifies message id's record from its batch.
 func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
-	f, err := os.Open(s.path(dirJournal, ref.b.id+batchExt))
+	f, err := os.Open(s.path(dirJournal, ref.b.id+segmentExt))
 	if err != nil {
 		return nil, err
 	}
@@ -292,9 +360,10 @@ func (s *Spool) restore(id string, ref batchRef, dir string) ([]byte, error) {
 	return body, nil
 }
 
-// finish records that a batch-backed message was delivered or made a
-// durable dead letter; the last one removes the batch. A finish lost to a
-// crash only causes a duplicate delivery.
+// finish records that a journaled message was delivered, released with
+// its own flushed file, or made a durable dead letter; the last one of a
+// sealed segment removes it. A finish lost to a crash only causes a
+// duplicate delivery.
 func (s *Spool) finish(id string, ref batchRef) {
 	b := ref.b
 	if b == nil {
@@ -303,19 +372,14 @@ func (s *Spool) finish(id string, ref batchRef) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.live--
-	if b.live > 0 {
+	if b.live > 0 || !b.sealed {
 		err := appendLine(s.path(dirJournal, b.id+doneExt), id)
 		if err != nil {
-			s.log.Warn("mailqueue: spool: recording a finished message in the journal", "id", id, "batch", b.id, "err", err)
+			s.log.Warn("mailqueue: spool: recording a finished message in the journal", "id", id, "segment", b.id, "err", err)
 		}
 		return
 	}
-	if err := syscallUnlink(s.path(dirJournal, b.id+batchExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("mailqueue: spool: removing a finished batch", "batch", b.id, "err", err)
-	}
-	if err := syscallUnlink(s.path(dirJournal, b.id+doneExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("mailqueue: spool: removing a finished batch", "batch", b.id, "err", err)
-	}
+	s.removeSegment(b)
 }
 
 // appendLine appends line and a newline to the file at p with one write.
@@ -337,34 +401,72 @@ type batchRecord struct {
 	off, n int64
 }
 
-// parseBatch splits a batch file into its verified records. It returns
-// the good records and the first problem: a record whose message fails its
-// checksum is skipped; an unreadable header line ends the parse.
-func parseBatch(raw []byte) ([]batchRecord, error) {
-	var recs []batchRecord
-	var first error
-	for off := 0; off < len(raw); {
-		rest := raw[off:]
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 || i > maxHeaderLine {
-			return recs, cmp.Or(first, fmt.Errorf("%w: record at byte %d: no header line", ErrCorrupt, off))
-		}
-		h, err := parseHeaderLine(rest[:i+1])
-		if err != nil {
-			return recs, cmp.Or(first, fmt.Errorf("record at byte %d: %w", off, err))
-		}
-		end := int64(i+1) + h.Size
-		if end > int64(len(rest)) {
-			return recs, cmp.Or(first, fmt.Errorf("%w: record at byte %d: message %s is cut short", ErrCorrupt, off, h.ID))
-		}
-		if _, _, err := parseSpoolFile(rest[:end]); err != nil {
-			first = cmp.Or(first, fmt.Errorf("record at byte %d (message %s): %w", off, h.ID, err))
-		} else {
-			recs = append(recs, batchRecord{id: h.ID, off: int64(off), n: end})
-		}
-		off += int(end)
+// recordAt parses and verifies the spool record that starts at raw[off].
+func recordAt(raw []byte, off int) (batchRecord, error) {
+	rest := raw[off:]
+	i := bytes.IndexByte(rest, '\n')
+	if i < 0 || i > maxHeaderLine {
+		return batchRecord{}, fmt.Errorf("%w: no header line", ErrCorrupt)
 	}
-	return recs, first
+	h, err := parseHeaderLine(rest[:i+1])
+	if err != nil {
+		return batchRecord{}, err
+	}
+	end := int64(i+1) + h.Size
+	if end > int64(len(rest)) {
+		return batchRecord{}, fmt.Errorf("%w: message %s is cut short", ErrCorrupt, h.ID)
+	}
+	if _, _, err := parseSpoolFile(rest[:end]); err != nil {
+		return batchRecord{}, fmt.Errorf("message %s: %w", h.ID, err)
+	}
+	return batchRecord{id: h.ID, off: int64(off), n: end}, nil
+}
+
+// nextRecord returns the offset of the first good record at or after
+// from, or -1.
+func nextRecord(raw []byte, from int) int {
+	for from < len(raw) {
+		i := bytes.Index(raw[from:], []byte(spoolMagic))
+		if i < 0 {
+			return -1
+		}
+		if _, err := recordAt(raw, from+i); err == nil {
+			return from + i
+		}
+		from += i + 1
+	}
+	return -1
+}
+
+// parseSegment splits a journal segment into its verified records and
+// returns where its log ends. The log ends at its first zero byte (the
+// preallocated rest) or at a damaged record that no good record follows:
+// a group torn by a crash, which was never acknowledged. A damaged record
+// or zeros that good records follow is corruption: parseSegment then
+// returns every good record and the first problem.
+func parseSegment(raw []byte) (recs []batchRecord, end int, first error) {
+	off := 0
+	for off < len(raw) {
+		var bad error
+		if raw[off] != 0 {
+			r, err := recordAt(raw, off)
+			if err == nil {
+				recs = append(recs, r)
+				off += int(r.n)
+				continue
+			}
+			bad = err
+		} else {
+			bad = fmt.Errorf("%w: zeros", ErrCorrupt)
+		}
+		next := nextRecord(raw, off+1)
+		if next < 0 {
+			return recs, off, first
+		}
+		first = cmp.Or(first, fmt.Errorf("record at byte %d: %w", off, bad))
+		off = next
+	}
+	return recs, off, first
 }
 
 // readDone returns the message IDs listed in a .done file (a torn last
@@ -410,7 +512,7 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 	have := map[string]bool{}
 	for _, de := range des {
 		name := de.Name()
-		bid, ok := strings.CutSuffix(name, batchExt)
+		bid, ok := strings.CutSuffix(name, segmentExt)
 		p := s.path(dirJournal, name)
 		if !ok {
 			if !strings.HasSuffix(name, doneExt) {
@@ -427,19 +529,20 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("mailqueue: spool: journal: %w", err)
 		}
-		recs, perr := parseBatch(raw)
+		recs, end, perr := parseSegment(raw)
+		if end < len(raw) && raw[end] != 0 {
+			s.log.Info("mailqueue: spool: journal segment ends in a group torn by a crash (never acknowledged)", "segment", bid, "at", end)
+		}
 		donePath := s.path(dirJournal, bid+doneExt)
 		done := readDone(donePath)
-		b := &batchState{id: bid}
+		b := &batchState{id: bid, sealed: true}
 		for _, r := range recs {
 			rec := raw[r.off : r.off+r.n]
 			q := s.path(dirQueue, r.id+".eml")
 			switch {
 			case done[r.id]:
-				// Delivered or failed; a leftover file is an unlink
-				// lost to a crash.
-				_ = os.Remove(q)
-				_ = os.Remove(s.path(dirQueue, r.id+".json"))
+				// Delivered, released with its own flushed file in
+				// queue/ (indexed from there), or a dead letter.
 				continue
 			case exists(s.path(dirFailed, r.id+".eml")):
 				// A dead letter whose .done line was lost.
@@ -501,7 +604,7 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 func (s *Spool) dropFinishedBatches(batches []*batchState) {
 	for _, b := range batches {
 		if b.live == 0 {
-			_ = os.Remove(s.path(dirJournal, b.id+batchExt))
+			_ = os.Remove(s.path(dirJournal, b.id+segmentExt))
 			_ = os.Remove(s.path(dirJournal, b.id+doneExt))
 		}
 	}
@@ -542,7 +645,7 @@ func (s *Spool) readJournalMetas(skip map[string]bool) ([]Meta, error) {
 	}
 	var out []Meta
 	for _, de := range des {
-		bid, ok := strings.CutSuffix(de.Name(), batchExt)
+		bid, ok := strings.CutSuffix(de.Name(), segmentExt)
 		if !ok || !de.Type().IsRegular() {
 			continue
 		}
@@ -550,7 +653,7 @@ func (s *Spool) readJournalMetas(skip map[string]bool) ([]Meta, error) {
 		if err != nil {
 			continue // finished meanwhile
 		}
-		recs, _ := parseBatch(raw)
+		recs, _, _ := parseSegment(raw)
 		done := readDone(s.path(dirJournal, bid+doneExt))
 		for _, r := range recs {
 			if done[r.id] || skip[r.id] {

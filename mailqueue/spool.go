@@ -139,6 +139,7 @@ type Spool struct {
 	queueSync *groupSync
 	failSync  *groupSync
 	commit    committer
+	seg       *segment              // current journal segment; owned by the group-commit leader
 	broken    atomic.Pointer[error] // sticky fsync failure
 	readOnly  bool
 
@@ -625,7 +626,7 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	}
 	s.mu.Lock()
 	m := cloneMeta(e.meta)
-	loc := e.loc
+	loc, ref := e.loc, e.ref
 	s.mu.Unlock()
 	if o.CountAttempt {
 		m.Attempts++
@@ -639,6 +640,16 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	m.State = StateQueued
 	m.LeaseOwner = ""
 	m.LeaseExpires = time.Time{}
+	if ref.b != nil && loc == dirActive {
+		// Every file in queue/ stands on its own: the journal segment
+		// can go once its other messages are done.
+		if err := fsyncFile(s.path(dirActive, id+".eml")); err != nil {
+			if errors.Is(err, ErrSyncFailed) {
+				return s.markBroken(err)
+			}
+			return fmt.Errorf("mailqueue: spool: release %s: %w", id, err)
+		}
+	}
 	if err := s.writeMeta(dirQueue, m); err != nil {
 		return err
 	}
@@ -654,7 +665,13 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	e.meta = m
 	e.loc = dirQueue
 	e.side = true
+	if loc == dirActive {
+		e.ref = batchRef{}
+	}
 	s.mu.Unlock()
+	if loc == dirActive {
+		s.finish(id, ref)
+	}
 	return nil
 }
 
@@ -1184,6 +1201,19 @@ func (s *Spool) Close() error {
 	s.entries = map[string]*entry{}
 	s.order = nil
 	s.mu.Unlock()
+	if s.readOnly {
+		return nil
+	}
+	// No group commit runs after this; the segment is sealed.
+	c := &s.commit
+	c.mu.Lock()
+	for c.running {
+		c.cond.Wait()
+	}
+	c.closed = true
+	s.sealSegment()
+	c.cond.Broadcast()
+	c.mu.Unlock()
 	if s.lock != nil {
 		return unlockFile(s.lock)
 	}
