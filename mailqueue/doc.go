@@ -23,14 +23,14 @@
 // # The spool folder
 //
 //	tmp/      files being written; stale ones are removed when the spool opens
-//	journal/  new messages, committed in groups: <batch>.batch holds one or more
-//	          messages back to back, each as a spool file (below); <batch>.done
-//	          lists those already delivered or failed. A batch is removed with
-//	          its last message
+//	journal/  new messages, committed in groups: <segment>.log holds messages back
+//	          to back, each as a spool file (below), then zeros (preallocated);
+//	          <segment>.done lists those finished. A full segment is removed
+//	          with its last message
 //	queue/    <id>.eml: one line "X-Ucxkit-Spool: {JSON envelope, size, CRC-32C}"
 //	          followed by the message; <id>.json: metadata once an attempt failed
 //	          (attempts, next_attempt, last_error, last_class, possible_duplicate).
-//	          Messages from the journal get their own file here once tried
+//	          Messages from the journal get their own (flushed) file here once tried
 //	active/   <id>.eml of messages being delivered (moved back at open)
 //	failed/   dead letters: <id>.eml and <id>.json with "reason"
 //	corrupt/  quarantined unreadable files, each with a <name>.reason
@@ -40,17 +40,19 @@
 //
 // # Guarantees
 //
-// When Enqueue (Spool.Put) returns nil, a file holding the message was
-// written to tmp/, fsynced, renamed into journal/ (or queue/) and that
-// folder was fsynced: the message survives a crash of the process and of
-// the machine (given a disk that honours flushes). Concurrent Enqueue calls
-// share one such file and its two flushes (group commit: the first waiting
-// producer writes the whole group), so many producers do not queue up
-// behind two flushes each; a shared Spool and a message of 1 MiB or more
-// get a file of their own in queue/. The journal stays the durable copy of
-// its messages until each is delivered or a durable dead letter, so the
-// unflushed per-message files made from it when a message is tried cost no
-// flush and a machine crash that tears one loses nothing. Such a message is then delivered at
+// When Enqueue (Spool.Put) returns nil, the message was flushed to disk
+// (fdatasync) in a journal segment whose space was allocated, written,
+// fsynced and entered in the fsynced journal/ folder before: the message
+// survives a crash of the process and of the machine (given a disk that
+// honours flushes). Concurrent Enqueue calls share one append and one
+// flush (group commit: the first waiting producer writes the whole group),
+// so many producers do not queue up behind a flush each, and none pays a
+// file creation. A shared Spool and a message of 1 MiB or more get a file
+// of their own: written to tmp/, fsynced, renamed into queue/, queue/
+// fsynced. The journal stays the durable copy of a message until it is
+// delivered or has its own flushed file (after a failed attempt, or as a
+// dead letter), so the file a delivery attempt reads costs no flush and a
+// machine crash that tears it loses nothing. Such a message is then delivered at
 // least once, or moved to failed/ with a readable reason, within
 // Config.MaxLifetime (plus at most one backoff interval). Exactly-once is
 // impossible (RFC 1047): a message is sent twice only when the process dies

@@ -62,7 +62,7 @@ const (
 )
 
 // locJournal is the location of a message that has no file of its own:
-// only its batch in journal/ holds it.
+// only its journal segment holds it.
 const locJournal = dirJournal
 
 // batchState tracks the unfinished messages of one journal segment.
@@ -172,8 +172,8 @@ func metaOf(h spoolHeader) Meta {
 		NextAttempt: h.EnqueuedAt, Size: h.Size}
 }
 
-// commitBatch makes batch durable in one journal file and indexes its
-// messages. It records the outcome in each request.
+// commitBatch appends batch to the current journal segment, flushes it
+// once and indexes its messages. It records the outcome in each request.
 func (s *Spool) commitBatch(batch []*putReq) {
 	fail := func(err error) {
 		for _, r := range batch {
@@ -325,7 +325,7 @@ func (s *Spool) materialize(dir, id string, parts ...[]byte) (err error) {
 	return err
 }
 
-// readRecord reads and verifies message id's record from its batch.
+// readRecord reads and verifies message id's record from its segment.
 func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
 	f, err := os.Open(s.path(dirJournal, ref.b.id+segmentExt))
 	if err != nil {
@@ -346,7 +346,7 @@ func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
 	return rec, nil
 }
 
-// restore rewrites dir/<id>.eml from the message's batch and returns the
+// restore rewrites dir/<id>.eml from the message's segment and returns the
 // message (without the spool header line).
 func (s *Spool) restore(id string, ref batchRef, dir string) ([]byte, error) {
 	rec, err := s.readRecord(id, ref)
@@ -395,7 +395,7 @@ func appendLine(p, line string) error {
 	return err
 }
 
-// batchRecord is one message inside a batch file.
+// batchRecord is one message inside a journal segment.
 type batchRecord struct {
 	id     string
 	off, n int64
@@ -490,16 +490,15 @@ func readDone(p string) map[string]bool {
 	return done
 }
 
-// liveRecord is an unfinished message of a batch found by recovery.
+// liveRecord is an unfinished message of a segment found by recovery.
 type liveRecord struct {
 	ref batchRef
 	h   spoolHeader
 }
 
 // replayJournal runs in recovery after active/ was requeued and before
-// queue/ is indexed. For every committed batch it removes leftover files of
-// finished messages, quarantines damaged queue files of unfinished ones
-// and returns the unfinished messages. A batch with a bad record is
+// queue/ is indexed. For every journal segment it quarantines damaged
+// queue files of unfinished messages and returns the unfinished messages. A segment with a bad record is
 // quarantined after its good records were written as ordinary, fsynced
 // queue files.
 func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
@@ -553,7 +552,7 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 				herr = fmt.Errorf("%w: file %s holds message %s", ErrCorrupt, r.id, h.ID)
 			}
 			if herr != nil && !errors.Is(herr, fs.ErrNotExist) {
-				// Kept for the operator; the batch has the message.
+				// Kept for the operator; the segment has the message.
 				s.quarantine(q, herr)
 			}
 			if perr == nil {
@@ -599,8 +598,8 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 	return live, batches, nil
 }
 
-// dropFinishedBatches removes the batches whose messages are all finished
-// (after recovery counted each batch's indexed messages).
+// dropFinishedBatches removes the segments whose messages are all finished
+// (after recovery counted each segment's indexed messages).
 func (s *Spool) dropFinishedBatches(batches []*batchState) {
 	for _, b := range batches {
 		if b.live == 0 {

@@ -105,9 +105,9 @@ type entry struct {
 // Spool is the embedded file Store: one folder an operator can read.
 //
 //	tmp/       files being written (removed when stale at open)
-//	journal/   <batch>.batch = new messages committed together, each a
-//	           spool file as in queue/; <batch>.done = IDs of its finished
-//	           messages (see Put)
+//	journal/   <segment>.log = new messages appended in groups, each a
+//	           spool file as in queue/; <segment>.done = IDs of its
+//	           finished messages (see Put)
 //	queue/     <id>.eml  = one header line "X-Ucxkit-Spool: {json}" + the message
 //	           <id>.json = metadata after the first attempt (attempts, next
 //	                       attempt, last error and class), rewritten atomically
@@ -116,13 +116,14 @@ type entry struct {
 //	corrupt/   quarantined unreadable files, each with a <name>.reason
 //	pickup/    complete .eml files dropped by other programs (see Pickup)
 //
-// The commit point of Put is the rename of an fsynced file into journal/
-// (or queue/) followed by an fsync of that folder; concurrent Puts share
-// the file and both flushes (group commit). Claim gives a journaled message
-// its own file in active/ without a flush, since its batch stays until the
-// message is finished; Fail flushes it before it becomes a dead letter. Ack
-// unlinks without fsync: losing an unlink to a power cut only causes a
-// duplicate, never a loss.
+// The commit point of Put is the fdatasync of its group's append to the
+// current journal segment (preallocated, so the append changes no
+// metadata); a shared Spool and a large message commit with the rename of
+// an fsynced file into queue/ and an fsync of queue/. Claim gives a
+// journaled message its own file in active/ without a flush, since the
+// segment keeps the message until it is finished; Release and Fail flush
+// that file before it leaves active/. Ack unlinks without fsync: losing an
+// unlink to a power cut only causes a duplicate, never a loss.
 //
 // One process at a time owns a spool (an advisory lock on the file "lock"):
 // it recovers the folder at open and may Claim, Ack, Release and Fail. A
@@ -307,14 +308,13 @@ func parseSpoolFile(b []byte) (spoolHeader, []byte, error) {
 	return h, body, nil
 }
 
-// Put stores a new message durably before it returns: the message is
-// written to a file in tmp/, the file is fsynced and renamed into the spool
-// and that folder is fsynced. In the Spool that owns the folder, concurrent
-// Puts share one such file and its two flushes (group commit through
-// journal/, see the type's documentation), so many producers are not
-// serialized on two flushes each; the message's readable queue/<id>.eml
-// is there too when Put returns. A shared Spool, and a message of 1 MiB or
-// more, gets its own fsynced file in queue/.
+// Put stores a new message durably before it returns. In the Spool that
+// owns the folder the message is appended to the current journal segment
+// together with every other Put waiting at that moment, and the segment is
+// flushed once for the group (group commit, see the type's documentation),
+// so many producers are not serialized on a flush each. A shared Spool, and
+// a message of 1 MiB or more, writes the message to its own file in tmp/,
+// fsyncs it, renames it into queue/ and fsyncs queue/.
 func (s *Spool) Put(ctx context.Context, env Envelope, data []byte, now time.Time) (Meta, error) {
 	if err := ctx.Err(); err != nil {
 		return Meta{}, err
@@ -496,7 +496,7 @@ func (s *Spool) Claim(ctx context.Context, owner string, now time.Time, lease ti
 
 // lease moves a picked message's file to active/ and reads it. A file that
 // is missing or unreadable is rewritten from the journal when the message
-// is batch-backed, else quarantined (ok false: the entry is dropped).
+// is journaled, else quarantined (ok false: the entry is dropped).
 func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 	s.mu.Lock()
 	loc, id, ref := e.loc, e.meta.ID, e.ref
@@ -531,7 +531,7 @@ func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 		body, err := s.restore(id, ref, dirActive)
 		if err != nil {
 			// The journal copy is damaged too: recovery quarantines the
-			// batch at the next open.
+			// segment at the next open.
 			s.log.Error("mailqueue: spool: cannot restore message from the journal", "id", id, "err", err)
 			drop()
 			return nil, false, nil
@@ -878,7 +878,7 @@ func (s *Spool) loadMetaSide(dir, id string) (Meta, bool, error) {
 	return s.withSidecar(h, side)
 }
 
-// journalMeta is the metadata of a message that only its batch holds:
+// journalMeta is the metadata of a message that only its journal segment holds:
 // its header plus queue/<id>.json if an attempt failed. With unreadable
 // metadata it returns the header's and the error.
 func (s *Spool) journalMeta(h spoolHeader) (Meta, bool, error) {
@@ -965,7 +965,7 @@ func (s *Spool) recover() error {
 		}
 		s.log.Info("mailqueue: spool: requeued leased message", "file", name)
 	}
-	// journal/: the unfinished messages of committed batches.
+	// journal/: the unfinished messages of the segments.
 	live, batches, err := s.replayJournal()
 	if err != nil {
 		return err
@@ -999,7 +999,7 @@ func (s *Spool) recover() error {
 			continue
 		}
 		if r, ok := live[id]; ok {
-			// The dead letter's message is still in its batch.
+			// The dead letter's message is still in its journal segment.
 			rec, err := s.readRecord(id, r.ref)
 			if err == nil {
 				tmp := s.path(dirTmp, id+"."+randHex(4)+".eml")
@@ -1087,7 +1087,7 @@ func (s *Spool) recover() error {
 			return s.markBroken(err)
 		}
 	}
-	// Last: a batch goes only once its messages' files are durable.
+	// Last: a segment goes once none of its messages is left.
 	s.dropFinishedBatches(batches)
 	return nil
 }
