@@ -608,6 +608,10 @@ func (s *Spool) Ack(ctx context.Context, id string) error {
 		}
 	}
 	s.mu.Lock()
+	ref = batchRef{}
+	if !e.gone {
+		ref = e.ref // not finished by a racing Ack, Fail or Release
+	}
 	s.removeLocked(e)
 	s.mu.Unlock()
 	s.finish(id, ref)
@@ -665,13 +669,12 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	e.meta = m
 	e.loc = dirQueue
 	e.side = true
-	if loc == dirActive {
-		e.ref = batchRef{}
+	ref = batchRef{}
+	if loc == dirActive && !e.gone {
+		ref, e.ref = e.ref, batchRef{} // not finished by a racing Ack or Fail
 	}
 	s.mu.Unlock()
-	if loc == dirActive {
-		s.finish(id, ref)
-	}
+	s.finish(id, ref)
 	return nil
 }
 
@@ -738,6 +741,10 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	}
 	_ = syscallUnlink(s.path(dirQueue, id+".json"))
 	s.mu.Lock()
+	ref = batchRef{}
+	if !e.gone {
+		ref = e.ref // not finished by a racing Ack, Fail or Release
+	}
 	s.removeLocked(e)
 	s.mu.Unlock()
 	s.finish(id, ref)
