@@ -347,17 +347,18 @@ func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
 }
 
 // restore rewrites dir/<id>.eml from the message's segment and returns the
-// message (without the spool header line).
-func (s *Spool) restore(id string, ref batchRef, dir string) ([]byte, error) {
+// message (without the spool header line). lost reports an error that
+// retrying cannot cure: the segment is gone or its record is damaged.
+func (s *Spool) restore(id string, ref batchRef, dir string) (body []byte, lost bool, err error) {
 	rec, err := s.readRecord(id, ref)
 	if err != nil {
-		return nil, err
+		return nil, errors.Is(err, ErrCorrupt) || errors.Is(err, fs.ErrNotExist), err
 	}
 	if err := s.materialize(dir, id, rec); err != nil {
-		return nil, fmt.Errorf("mailqueue: spool: restore %s from the journal: %w", id, err)
+		return nil, false, fmt.Errorf("mailqueue: spool: restore %s from the journal: %w", id, err)
 	}
-	_, body, _ := parseSpoolFile(rec)
-	return body, nil
+	_, body, _ = parseSpoolFile(rec)
+	return body, false, nil
 }
 
 // finish records that a journaled message was delivered, released with

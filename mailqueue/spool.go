@@ -528,7 +528,10 @@ func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 		}
 	}
 	if loc == locJournal {
-		body, err := s.restore(id, ref, dirActive)
+		body, lost, err := s.restore(id, ref, dirActive)
+		if err != nil && !lost {
+			return nil, false, err // still queued: the batch has it
+		}
 		if err != nil {
 			// The journal copy is damaged too: recovery quarantines the
 			// segment at the next open.
@@ -553,10 +556,14 @@ func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 	}
 	s.quarantine(p, err)
 	if ref.b != nil {
-		body, rerr := s.restore(id, ref, dirActive)
+		body, lost, rerr := s.restore(id, ref, dirActive)
 		if rerr == nil {
 			s.log.Warn("mailqueue: spool: restored message from the journal", "id", id)
 			return body, true, nil
+		}
+		if !lost {
+			setLoc(locJournal) // still queued: the batch has it
+			return nil, false, rerr
 		}
 		s.log.Error("mailqueue: spool: cannot restore message from the journal", "id", id, "err", rerr)
 	}
