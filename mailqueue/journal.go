@@ -182,6 +182,12 @@ func (s *Spool) commitBatch(batch []*putReq) {
 	}
 	// IDs must be unique within the batch and the index.
 	s.mu.Lock()
+	if p := s.broken.Load(); p != nil {
+		// An earlier group's flush failed while this one waited.
+		s.mu.Unlock()
+		fail(*p)
+		return
+	}
 	seen := make(map[string]bool, len(batch))
 	for _, r := range batch {
 		for seen[r.h.ID] || s.entries[r.h.ID] != nil {
