@@ -569,10 +569,15 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 			}
 			// Salvage into an ordinary durable file.
 			if herr == nil {
-				if err := fsyncFile(q); err != nil {
-					return nil, nil, s.markBroken(err)
+				if own, err := os.ReadFile(q); err == nil && bytes.Equal(own, rec) {
+					if err := fsyncFile(q); err != nil {
+						return nil, nil, s.markBroken(err)
+					}
+					continue
 				}
-				continue
+				// Unflushed and torn or altered: the segment has the
+				// message.
+				s.quarantine(q, fmt.Errorf("%w: differs from its record in segment %s", ErrCorrupt, bid))
 			}
 			tmp := s.path(dirTmp, r.id+"."+randHex(4)+".eml")
 			if err := writeSynced(tmp, rec); err != nil {
