@@ -660,12 +660,14 @@ func (s *Spool) readJournalMetas(skip map[string]bool) ([]Meta, error) {
 		if !ok || !de.Type().IsRegular() {
 			continue
 		}
+		// The .done file first: the owner removes it after the segment,
+		// so a segment still read afterwards had these lines.
+		done := readDone(s.path(dirJournal, bid+doneExt))
 		raw, err := os.ReadFile(s.path(dirJournal, de.Name()))
 		if err != nil {
 			continue // finished meanwhile
 		}
 		recs, _, _ := parseSegment(raw)
-		done := readDone(s.path(dirJournal, bid+doneExt))
 		for _, r := range recs {
 			if done[r.id] || skip[r.id] {
 				continue
