@@ -31,7 +31,8 @@
 //	          followed by the message; <id>.json: metadata once an attempt failed
 //	          (attempts, next_attempt, last_error, last_class, possible_duplicate).
 //	          Messages from the journal get their own (flushed) file here once tried
-//	active/   <id>.eml of messages being delivered (moved back at open)
+//	active/   <id>.eml of messages with their own file being delivered (moved
+//	          back at open); a message from the journal is leased in memory
 //	failed/   dead letters: <id>.eml and <id>.json with "reason"
 //	corrupt/  quarantined unreadable files, each with a <name>.reason
 //	pickup/   drop complete .eml files here (write elsewhere, rename in)
@@ -51,8 +52,8 @@
 // of their own: written to tmp/, fsynced, renamed into queue/, queue/
 // fsynced. The journal stays the durable copy of a message until it is
 // delivered or has its own flushed file (after a failed attempt, or as a
-// dead letter), so the file a delivery attempt reads costs no flush and a
-// machine crash that tears it loses nothing. Such a message is then delivered at
+// dead letter), so a delivery attempt reads it from the journal and creates
+// no file. Such a message is then delivered at
 // least once, or moved to failed/ with a readable reason, within
 // Config.MaxLifetime (plus at most one backoff interval). Exactly-once is
 // impossible (RFC 1047): a message is sent twice only when the process dies

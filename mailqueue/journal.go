@@ -28,10 +28,11 @@ import (
 // A spool starts a new segment when it opens and when the current one is
 // full; it never appends to a segment written before.
 //
-// A new message lives only in its segment. Claim writes it to
-// active/<id>.eml (without a flush: the segment is the durable copy).
-// Release and Fail flush that file before it leaves active/, so that every
-// file in queue/ and failed/ stands on its own. journal/<segment>.done
+// A new message lives only in its segment. Claim reads it from there and
+// leases it in memory: a delivery, which usually succeeds, creates no file
+// (a crash requeues every unfinished message anyway). Release and Fail
+// write it to its own flushed file in queue/ or failed/, so that every
+// file there stands on its own. journal/<segment>.done
 // lists the segment's messages that are finished (delivered, released with
 // their own file, or dead letters); a full segment and its .done file are
 // removed with their last message. When the spool opens, recovery indexes
@@ -306,31 +307,6 @@ func (s *Spool) removeSegment(b *batchState) {
 	}
 }
 
-// materialize writes the readable file dir/<id>.eml from parts (through
-// tmp/ and a rename, without fsync: the caller holds a durable copy).
-func (s *Spool) materialize(dir, id string, parts ...[]byte) (err error) {
-	tmp := s.path(dirTmp, id+"."+randHex(4)+".eml")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	for _, p := range parts {
-		if err == nil {
-			_, err = f.Write(p)
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, s.path(dir, id+".eml"))
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-	}
-	return err
-}
-
 // readRecord reads and verifies message id's record from its segment.
 func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
 	f, err := os.Open(s.path(dirJournal, ref.b.id+segmentExt))
@@ -352,19 +328,36 @@ func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
 	return rec, nil
 }
 
-// restore rewrites dir/<id>.eml from the message's segment and returns the
-// message (without the spool header line). lost reports an error that
-// retrying cannot cure: the segment is gone or its record is damaged.
-func (s *Spool) restore(id string, ref batchRef, dir string) (body []byte, lost bool, err error) {
+// fromJournal reads message id from its segment. lost reports that the
+// record is gone or damaged (not a passing read error).
+func (s *Spool) fromJournal(id string, ref batchRef) (body []byte, lost bool, err error) {
 	rec, err := s.readRecord(id, ref)
 	if err != nil {
 		return nil, errors.Is(err, ErrCorrupt) || errors.Is(err, fs.ErrNotExist), err
 	}
-	if err := s.materialize(dir, id, rec); err != nil {
-		return nil, false, fmt.Errorf("mailqueue: spool: restore %s from the journal: %w", id, err)
-	}
 	_, body, _ = parseSpoolFile(rec)
 	return body, false, nil
+}
+
+// ownFile writes a journaled message to its own flushed file dir/<id>.eml
+// (through tmp/ and a rename; the caller fsyncs dir).
+func (s *Spool) ownFile(id string, ref batchRef, dir string) error {
+	rec, err := s.readRecord(id, ref)
+	if err != nil {
+		return fmt.Errorf("mailqueue: spool: %s from the journal: %w", id, err)
+	}
+	tmp := s.path(dirTmp, id+"."+randHex(4)+".eml")
+	if err := writeSynced(tmp, rec); err != nil {
+		if errors.Is(err, ErrSyncFailed) {
+			return s.markBroken(err)
+		}
+		return fmt.Errorf("mailqueue: spool: %s from the journal: %w", id, err)
+	}
+	if err := os.Rename(tmp, s.path(dir, id+".eml")); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("mailqueue: spool: %s from the journal: %w", id, err)
+	}
+	return nil
 }
 
 // finish records that a journaled message was delivered, released with

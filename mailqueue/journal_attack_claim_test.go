@@ -11,25 +11,29 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// A journal-only message that Claim cannot write out because of a local
-// write error (here tmp/ is not a folder; in real life ENOSPC or EMFILE)
-// stays queued: only a damaged journal record drops it from the index.
-func TestJournalAttackClaimWriteErrorKeepsMessage(t *testing.T) {
+// A journaled message whose Release cannot write its own file because of
+// a local write error (here tmp/ is not a folder; in real life ENOSPC or
+// EMFILE) stays in the journal and is delivered once the lease expires.
+func TestJournalAttackReleaseWriteErrorKeepsMessage(t *testing.T) {
+	ctx := context.Background()
 	dir := t.TempDir()
 	s := openTestSpool(t, dir)
 	s.opts.ScanInterval = -1
 	ids := putBatch(t, s, 0)
+	items := claimAll(t, s)
+	require.Len(t, items, 1)
 	tmp := filepath.Join(dir, "tmp")
 	require.NoError(t, os.Remove(tmp))
 	require.NoError(t, os.WriteFile(tmp, nil, 0o600))
-	items, err := s.Claim(context.Background(), "me", t0.Add(time.Hour), time.Minute, 10)
-	assert.Error(t, err)
-	assert.Empty(t, items)
+	assert.Error(t, s.Release(ctx, ids[0], Outcome{NextAttempt: t0}))
 
 	require.NoError(t, os.Remove(tmp))
 	require.NoError(t, os.Mkdir(tmp, 0o700))
-	items = claimAll(t, s)
-	require.Len(t, items, 1, "the message is still queued")
+	items, err := s.Claim(ctx, "me", t0.Add(48*time.Hour), time.Minute, 10)
+	require.NoError(t, err)
+	require.Len(t, items, 1, "the message is still there once its lease expired")
 	assert.Equal(t, ids[0], items[0].Meta.ID)
 	assert.Equal(t, testMsg(0), items[0].Data)
+	require.NoError(t, s.Ack(ctx, ids[0]))
+	assert.Empty(t, files(t, filepath.Join(dir, "queue")), "no metadata left behind")
 }

@@ -21,13 +21,18 @@ func TestJournalAttackSalvageChecksQueueFile(t *testing.T) {
 	require.NoError(t, err)
 	ids := putBatch(t, s, 0, 1, 2)
 	name := files(t, filepath.Join(dir, "journal"))[0]
-	items, err := s.Claim(ctx, "me", t0, time.Minute, 1) // ids[0] gets its own unflushed file
+	bid := name[:len(name)-len(".log")]
+	items, err := s.Claim(ctx, "me", t0, time.Minute, 1)
 	require.NoError(t, err)
 	require.Len(t, items, 1)
+	// ids[0] gets its own file in queue/; a power cut loses the .done line.
+	require.NoError(t, s.Release(ctx, ids[0], Outcome{NextAttempt: t0}))
 	require.NoError(t, s.Close())
+	require.NoError(t, os.Remove(filepath.Join(dir, "journal", bid+".done")))
 
-	// The segment rots in message 1; message 0's unflushed file came back
-	// from a power cut with its length but not all of its bytes.
+	// The segment rots in message 1; message 0's file (on a disk that
+	// lied about the flush) came back with its length but not all of its
+	// bytes.
 	p := filepath.Join(dir, "journal", name)
 	raw, err := os.ReadFile(p)
 	require.NoError(t, err)
@@ -35,7 +40,7 @@ func TestJournalAttackSalvageChecksQueueFile(t *testing.T) {
 	require.NoError(t, err)
 	raw[recs[1].off+recs[1].n-3] ^= 0x20
 	require.NoError(t, os.WriteFile(p, raw, 0o600))
-	q0 := filepath.Join(dir, "active", ids[0]+".eml")
+	q0 := filepath.Join(dir, "queue", ids[0]+".eml")
 	b, err := os.ReadFile(q0)
 	require.NoError(t, err)
 	for i := len(b) - 10; i < len(b); i++ {

@@ -197,55 +197,47 @@ func TestJournalDamagedBatchIsSalvagedAndQuarantined(t *testing.T) {
 	assert.Equal(t, testMsg(2), items[1].Data)
 }
 
-func TestJournalRestoresFilesLostToAPowerCut(t *testing.T) {
+func TestJournalRestoresAnInterruptedFail(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	q := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
 	s, err := OpenSpool(dir, SpoolOptions{ScanInterval: -1})
 	require.NoError(t, err)
-	ids := putBatch(t, s, 0, 1, 2, 3, 4)
+	ids := putBatch(t, s, 0, 1, 2)
 	items := claimAll(t, s)
-	require.Len(t, items, 5)
-	// ids[4] was tried once: its file was flushed into queue/.
-	require.NoError(t, s.Release(ctx, ids[4], Outcome{NextAttempt: t0.Add(time.Minute), CountAttempt: true}))
+	require.Len(t, items, 3)
+	// ids[2] was tried once: its own file was flushed into queue/.
+	require.NoError(t, s.Release(ctx, ids[2], Outcome{NextAttempt: t0.Add(time.Minute), CountAttempt: true}))
 	require.NoError(t, s.Close())
+	assert.Empty(t, files(t, q("active")))
 
-	// The unflushed files of the messages being delivered did not survive:
-	// ids[0]'s is gone, ids[1]'s is empty (its data was never written),
-	// ids[2]'s is torn in its header; ids[3]'s is intact. ids[2] was
-	// being moved to failed/ (an interrupted Fail).
-	require.NoError(t, os.Remove(q("active", ids[0]+".eml")))
-	require.NoError(t, os.WriteFile(q("active", ids[1]+".eml"), nil, 0o600))
-	require.NoError(t, os.WriteFile(q("active", ids[2]+".eml"), []byte("X-Ucxkit-Spo"), 0o600))
-	require.NoError(t, os.WriteFile(q("failed", ids[2]+".json"),
-		fmt.Appendf(nil, `{"id":%q,"state":"failed","reason":"552 too big"}`, ids[2]), 0o600))
+	// The process died in Fail(ids[1]) after failed/<id>.json was written.
+	require.NoError(t, os.WriteFile(q("failed", ids[1]+".json"),
+		fmt.Appendf(nil, `{"id":%q,"state":"failed","reason":"552 too big"}`, ids[1]), 0o600))
 
 	s2, err := OpenSpool(dir, SpoolOptions{ScanInterval: -1})
 	require.NoError(t, err)
 	defer s2.Close()
 	got := listByID(t, s2)
-	require.Len(t, got, 5)
-	for _, id := range []string{ids[0], ids[1], ids[3]} {
-		assert.Equal(t, StateQueued, got[id].State)
-	}
-	assert.Equal(t, 1, got[ids[4]].Attempts)
-	assert.Equal(t, StateFailed, got[ids[2]].State)
-	assert.Equal(t, "552 too big", got[ids[2]].Reason)
-	b, err := os.ReadFile(q("failed", ids[2]+".eml"))
+	require.Len(t, got, 3)
+	assert.Equal(t, StateQueued, got[ids[0]].State, "leased in memory, requeued")
+	assert.Equal(t, StateFailed, got[ids[1]].State)
+	assert.Equal(t, "552 too big", got[ids[1]].Reason)
+	assert.Equal(t, 1, got[ids[2]].Attempts)
+	b, err := os.ReadFile(q("failed", ids[1]+".eml"))
 	require.NoError(t, err)
 	_, body, err := parseSpoolFile(b)
-	require.NoError(t, err, "dead letter rewritten from the journal")
-	assert.Equal(t, testMsg(2), body)
-	assert.Contains(t, files(t, q("corrupt")), ids[1]+".eml", "damaged files are quarantined, not deleted")
-	assert.Contains(t, files(t, q("corrupt")), ids[2]+".eml")
+	require.NoError(t, err, "dead letter written from the journal")
+	assert.Equal(t, testMsg(1), body)
 
 	items = claimAll(t, s2)
-	require.Len(t, items, 4)
+	require.Len(t, items, 2)
 	for _, it := range items {
 		assert.Equal(t, testMsg(slices.Index(ids, it.Meta.ID)), it.Data)
 		require.NoError(t, s2.Ack(ctx, it.Meta.ID))
 	}
 	assert.Empty(t, files(t, q("journal")))
+	assert.Empty(t, files(t, q("corrupt")))
 }
 
 func TestJournalClaimRestoresDamagedFile(t *testing.T) {

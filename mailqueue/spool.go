@@ -119,11 +119,13 @@ type entry struct {
 // The commit point of Put is the fdatasync of its group's append to the
 // current journal segment (preallocated, so the append changes no
 // metadata); a shared Spool and a large message commit with the rename of
-// an fsynced file into queue/ and an fsync of queue/. Claim gives a
-// journaled message its own file in active/ without a flush, since the
-// segment keeps the message until it is finished; Release and Fail flush
-// that file before it leaves active/. Ack unlinks without fsync: losing an
-// unlink to a power cut only causes a duplicate, never a loss.
+// an fsynced file into queue/ and an fsync of queue/. Claim leases a
+// journaled message in memory and reads it from its segment; Release and
+// Fail give it its own flushed file in queue/ or failed/; Ack records it in
+// the segment's .done file without a flush. Ack unlinks a message's own
+// file without fsync: losing that unlink or .done line to a power cut only
+// causes a duplicate, never a loss. Other processes see a journaled
+// message being delivered as queued (it has no file in active/).
 //
 // One process at a time owns a spool (an advisory lock on the file "lock"):
 // it recovers the folder at open and may Claim, Ack, Release and Fail. A
@@ -515,8 +517,9 @@ func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 		err := os.Rename(s.path(dirQueue, id+".eml"), s.path(dirActive, id+".eml"))
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && ref.b != nil:
-			s.log.Warn("mailqueue: spool: message file vanished; restoring it from the journal", "id", id)
+			s.log.Warn("mailqueue: spool: message file vanished; delivering it from the journal", "id", id)
 			loc = locJournal
+			setLoc(locJournal)
 		case errors.Is(err, fs.ErrNotExist):
 			s.log.Warn("mailqueue: spool: message file vanished", "id", id)
 			drop()
@@ -528,18 +531,19 @@ func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 		}
 	}
 	if loc == locJournal {
-		body, lost, err := s.restore(id, ref, dirActive)
+		// Leased in memory only: no file is made for a delivery that
+		// usually succeeds (a crash requeues every unfinished message).
+		body, lost, err := s.fromJournal(id, ref)
 		if err != nil && !lost {
-			return nil, false, err // still queued: the batch has it
+			return nil, false, err // still queued: the segment has it
 		}
 		if err != nil {
-			// The journal copy is damaged too: recovery quarantines the
+			// The journal copy is damaged: recovery quarantines the
 			// segment at the next open.
-			s.log.Error("mailqueue: spool: cannot restore message from the journal", "id", id, "err", err)
+			s.log.Error("mailqueue: spool: cannot read message from the journal", "id", id, "err", err)
 			drop()
 			return nil, false, nil
 		}
-		setLoc(dirActive)
 		return body, true, nil
 	}
 	p := s.path(dirActive, id+".eml")
@@ -556,16 +560,16 @@ func (s *Spool) lease(e *entry) (body []byte, ok bool, err error) {
 	}
 	s.quarantine(p, err)
 	if ref.b != nil {
-		body, lost, rerr := s.restore(id, ref, dirActive)
+		setLoc(locJournal)
+		body, lost, rerr := s.fromJournal(id, ref)
 		if rerr == nil {
-			s.log.Warn("mailqueue: spool: restored message from the journal", "id", id)
+			s.log.Warn("mailqueue: spool: delivering message from the journal", "id", id)
 			return body, true, nil
 		}
 		if !lost {
-			setLoc(locJournal) // still queued: the batch has it
-			return nil, false, rerr
+			return nil, false, rerr // still queued: the segment has it
 		}
-		s.log.Error("mailqueue: spool: cannot restore message from the journal", "id", id, "err", rerr)
+		s.log.Error("mailqueue: spool: cannot read message from the journal", "id", id, "err", rerr)
 	}
 	drop()
 	return nil, false, nil
@@ -606,7 +610,9 @@ func (s *Spool) Ack(ctx context.Context, id string) error {
 	s.mu.Lock()
 	loc, side, ref := e.loc, e.side, e.ref
 	s.mu.Unlock()
-	if err := syscallUnlink(s.path(loc, id+".eml")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if loc == locJournal {
+		// No file of its own: the .done line below is the record.
+	} else if err := syscallUnlink(s.path(loc, id+".eml")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mailqueue: spool: ack %s: %w", id, err)
 	}
 	if side {
@@ -651,22 +657,22 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	m.State = StateQueued
 	m.LeaseOwner = ""
 	m.LeaseExpires = time.Time{}
-	if ref.b != nil && loc == dirActive {
-		// Every file in queue/ stands on its own: the journal segment
-		// can go once its other messages are done.
-		if err := fsyncFile(s.path(dirActive, id+".eml")); err != nil {
-			if errors.Is(err, ErrSyncFailed) {
-				return s.markBroken(err)
-			}
-			return fmt.Errorf("mailqueue: spool: release %s: %w", id, err)
-		}
-	}
 	if err := s.writeMeta(dirQueue, m); err != nil {
 		return err
 	}
-	if loc == dirActive {
+	s.mu.Lock()
+	e.side = true
+	s.mu.Unlock()
+	switch loc {
+	case dirActive:
 		if err := os.Rename(s.path(dirActive, id+".eml"), s.path(dirQueue, id+".eml")); err != nil {
 			return fmt.Errorf("mailqueue: spool: release %s: %w", id, err)
+		}
+	case locJournal:
+		// Every file in queue/ stands on its own: the journal segment
+		// can go once its other messages are done.
+		if err := s.ownFile(id, ref, dirQueue); err != nil {
+			return err
 		}
 	}
 	if err := s.queueSync.sync(); err != nil {
@@ -677,7 +683,7 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	e.loc = dirQueue
 	e.side = true
 	ref = batchRef{}
-	if loc == dirActive && !e.gone {
+	if loc == locJournal && !e.gone {
 		ref, e.ref = e.ref, batchRef{} // not finished by a racing Ack or Fail
 	}
 	s.mu.Unlock()
@@ -720,19 +726,6 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	m := cloneMeta(e.meta)
 	loc, ref := e.loc, e.ref
 	s.mu.Unlock()
-	if loc != dirQueue && loc != dirActive {
-		return fmt.Errorf("mailqueue: spool: fail %s: message is not leased", id)
-	}
-	if ref.b != nil {
-		// The journal holds the durable copy; a dead letter must stand
-		// on its own.
-		if err := fsyncFile(s.path(loc, id+".eml")); err != nil {
-			if errors.Is(err, ErrSyncFailed) {
-				return s.markBroken(err)
-			}
-			return fmt.Errorf("mailqueue: spool: fail %s: %w", id, err)
-		}
-	}
 	m.State = StateFailed
 	m.Reason = reason
 	m.LeaseOwner = ""
@@ -740,7 +733,12 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	if err := s.writeMeta(dirFailed, m); err != nil {
 		return err
 	}
-	if err := os.Rename(s.path(loc, id+".eml"), s.path(dirFailed, id+".eml")); err != nil {
+	if loc == locJournal {
+		// A dead letter stands on its own.
+		if err := s.ownFile(id, ref, dirFailed); err != nil {
+			return err
+		}
+	} else if err := os.Rename(s.path(loc, id+".eml"), s.path(dirFailed, id+".eml")); err != nil {
 		return fmt.Errorf("mailqueue: spool: fail %s: %w", id, err)
 	}
 	if err := s.failSync.sync(); err != nil {
