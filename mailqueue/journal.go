@@ -412,10 +412,10 @@ func recordAt(raw []byte, off int) (batchRecord, error) {
 	if err != nil {
 		return batchRecord{}, err
 	}
-	end := int64(i+1) + h.Size
-	if end > int64(len(rest)) {
+	if h.Size > int64(len(rest)-(i+1)) { // compared so that no size overflows
 		return batchRecord{}, fmt.Errorf("%w: message %s is cut short", ErrCorrupt, h.ID)
 	}
+	end := int64(i+1) + h.Size
 	if _, _, err := parseSpoolFile(rest[:end]); err != nil {
 		return batchRecord{}, fmt.Errorf("message %s: %w", h.ID, err)
 	}
