@@ -679,12 +679,20 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 		return err
 	}
 	s.mu.Lock()
+	if e.gone {
+		// A racing Ack or Fail (after the lease ran out) finished the
+		// message: the file written here must not bring it back.
+		s.mu.Unlock()
+		_ = syscallUnlink(s.path(dirQueue, id+".eml"))
+		_ = syscallUnlink(s.path(dirQueue, id+".json"))
+		return nil
+	}
 	e.meta = m
 	e.loc = dirQueue
 	e.side = true
 	ref = batchRef{}
-	if loc == locJournal && !e.gone {
-		ref, e.ref = e.ref, batchRef{} // not finished by a racing Ack or Fail
+	if loc == locJournal {
+		ref, e.ref = e.ref, batchRef{}
 	}
 	s.mu.Unlock()
 	s.finish(id, ref)
