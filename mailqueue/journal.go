@@ -401,10 +401,18 @@ type batchRecord struct {
 	off, n int64
 }
 
+// errCutShort is a record that runs past the end of its segment file. A
+// crash cannot cause it (a torn group ends in the preallocated zeros): the
+// file was cut after its messages were acknowledged.
+var errCutShort = fmt.Errorf("%w: record cut short by the end of its segment", ErrCorrupt)
+
 // recordAt parses and verifies the spool record that starts at raw[off].
 func recordAt(raw []byte, off int) (batchRecord, error) {
 	rest := raw[off:]
 	i := bytes.IndexByte(rest, '\n')
+	if i < 0 && len(rest) <= maxHeaderLine && bytes.IndexByte(rest, 0) < 0 {
+		return batchRecord{}, errCutShort
+	}
 	if i < 0 || i > maxHeaderLine {
 		return batchRecord{}, fmt.Errorf("%w: no header line", ErrCorrupt)
 	}
@@ -413,7 +421,7 @@ func recordAt(raw []byte, off int) (batchRecord, error) {
 		return batchRecord{}, err
 	}
 	if h.Size > int64(len(rest)-(i+1)) { // compared so that no size overflows
-		return batchRecord{}, fmt.Errorf("%w: message %s is cut short", ErrCorrupt, h.ID)
+		return batchRecord{}, fmt.Errorf("message %s: %w", h.ID, errCutShort)
 	}
 	end := int64(i+1) + h.Size
 	if _, _, err := parseSpoolFile(rest[:end]); err != nil {
@@ -442,8 +450,9 @@ func nextRecord(raw []byte, from int) int {
 // returns where its log ends. The log ends at its first zero byte (the
 // preallocated rest) or at a damaged record that no good record follows:
 // a group torn by a crash, which was never acknowledged. A damaged record
-// or zeros that good records follow is corruption: parseSegment then
-// returns every good record and the first problem.
+// or zeros that good records follow, and a record cut short by the end of
+// the file, is corruption: parseSegment then returns every good record and
+// the first problem.
 func parseSegment(raw []byte) (recs []batchRecord, end int, first error) {
 	off := 0
 	for off < len(raw) {
@@ -461,6 +470,9 @@ func parseSegment(raw []byte) (recs []batchRecord, end int, first error) {
 		}
 		next := nextRecord(raw, off+1)
 		if next < 0 {
+			if errors.Is(bad, errCutShort) {
+				first = cmp.Or(first, fmt.Errorf("record at byte %d: %w", off, bad))
+			}
 			return recs, off, first
 		}
 		first = cmp.Or(first, fmt.Errorf("record at byte %d: %w", off, bad))
