@@ -407,6 +407,8 @@ type batchRecord struct {
 var errCutShort = fmt.Errorf("%w: record cut short by the end of its segment", ErrCorrupt)
 
 // recordAt parses and verifies the spool record that starts at raw[off].
+// For a record whose header line is intact but whose message is damaged,
+// it also returns the extent the header claims.
 func recordAt(raw []byte, off int) (batchRecord, error) {
 	rest := raw[off:]
 	i := bytes.IndexByte(rest, '\n')
@@ -425,7 +427,8 @@ func recordAt(raw []byte, off int) (batchRecord, error) {
 	}
 	end := int64(i+1) + h.Size
 	if _, _, err := parseSpoolFile(rest[:end]); err != nil {
-		return batchRecord{}, fmt.Errorf("message %s: %w", h.ID, err)
+		// The extent its header claims, for parseSegment.
+		return batchRecord{off: int64(off), n: end}, fmt.Errorf("message %s: %w", h.ID, err)
 	}
 	return batchRecord{id: h.ID, off: int64(off), n: end}, nil
 }
@@ -457,6 +460,7 @@ func parseSegment(raw []byte) (recs []batchRecord, end int, first error) {
 	off := 0
 	for off < len(raw) {
 		var bad error
+		from := off + 1 // where the next good record is looked for
 		if raw[off] != 0 {
 			r, err := recordAt(raw, off)
 			if err == nil {
@@ -465,12 +469,20 @@ func parseSegment(raw []byte) (recs []batchRecord, end int, first error) {
 				continue
 			}
 			bad = err
+			if r.n > 0 {
+				// Its header is intact: what looks like a record
+				// inside its message is part of the message (a quoted
+				// spool file), never salvaged.
+				from = off + int(r.n)
+			}
 		} else {
 			bad = fmt.Errorf("%w: zeros", ErrCorrupt)
 		}
-		next := nextRecord(raw, off+1)
+		next := nextRecord(raw, from)
 		if next < 0 {
-			if errors.Is(bad, errCutShort) {
+			// A torn group, unless the file was cut or the intact
+			// header is wrong and hides the records behind it.
+			if errors.Is(bad, errCutShort) || (from > off+1 && nextRecord(raw, off+1) >= 0) {
 				first = cmp.Or(first, fmt.Errorf("record at byte %d: %w", off, bad))
 			}
 			return recs, off, first
