@@ -741,13 +741,18 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	if err := s.writeMeta(dirFailed, m); err != nil {
 		return err
 	}
+	var ferr error
 	if loc == locJournal {
 		// A dead letter stands on its own.
-		if err := s.ownFile(id, ref, dirFailed); err != nil {
-			return err
-		}
+		ferr = s.ownFile(id, ref, dirFailed)
 	} else if err := os.Rename(s.path(loc, id+".eml"), s.path(dirFailed, id+".eml")); err != nil {
-		return fmt.Errorf("mailqueue: spool: fail %s: %w", id, err)
+		ferr = fmt.Errorf("mailqueue: spool: fail %s: %w", id, err)
+	}
+	if ferr != nil {
+		// The message stays; recovery would otherwise complete this
+		// dead-letter move even after a later attempt released it.
+		_ = syscallUnlink(s.path(dirFailed, id+".json"))
+		return ferr
 	}
 	if err := s.failSync.sync(); err != nil {
 		return err
