@@ -122,6 +122,13 @@ func buildSender(f *deliverFlags, getenv func(string) string, log *slog.Logger) 
 		if f.user != "" && f.passwordEnv == "" {
 			return nil, usageErr("-user needs -password-env VAR")
 		}
+		// A bad flag combination is a usage error; an unreadable -ca
+		// file is an ordinary one (exit 1), reported by New.
+		flagsOnly := cfg
+		flagsOnly.CAFile = ""
+		if err := flagsOnly.Validate(); err != nil {
+			return nil, usageErr("%v", err)
+		}
 		return smtpsend.New(cfg)
 	}
 	mode := o365.Mode(strings.ToLower(f.o365))

@@ -322,6 +322,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad o365 mode", []string{"-spool", dir, "deliver", "-o365", "imap", "-secret-env", "X"}, "-o365 must be graph, smtp or ews"},
 		{"bad proxy", []string{"-spool", dir, "deliver", "-smtp", "h:25", "-proxy", "ftp://x"}, "-proxy"},
 		{"status args", []string{"-spool", dir, "status", "x"}, "no arguments"},
+		{"credentials in clear", []string{"-spool", dir, "deliver", "-smtp", "h:25", "-security", "none", "-user", "u", "-password-env", "X"}, "credentials in clear"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -334,6 +335,10 @@ func TestUsageErrors(t *testing.T) {
 	r := mailq(t, "not a message", nil, "-spool", dir, "enqueue", "-")
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "malformed header line")
+	// A -ca file that cannot be read is an error, not a usage mistake.
+	r = mailq(t, "", nil, "-spool", dir, "deliver", "-smtp", "h:25", "-ca", filepath.Join(dir, "missing.pem"))
+	assert.Equal(t, 1, r.code)
+	assert.Contains(t, r.stderr, "ca_file")
 }
 
 func TestEnqueueErrorNamesSource(t *testing.T) {

@@ -539,7 +539,7 @@ wait:
 			return ctx.Err()
 		}
 	}
-	f.row("delivered", "to %s in %s after %d attempt(s)", target, time.Since(sent).Round(time.Millisecond), m.Attempts+1)
+	f.row("delivered", "to %s in %s after %d attempt(s)", target, time.Since(sent).Round(time.Millisecond), m.Attempts)
 	if err := q.Shutdown(ctx); err != nil {
 		return err
 	}
