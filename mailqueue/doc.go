@@ -22,15 +22,18 @@
 //
 // # The spool folder
 //
-//	tmp/      files being written; stale ones are removed when the spool opens
+//	tmp/      files being written; those older than SpoolOptions.TmpMaxAge (10 min)
+//	          are removed when the delivering process opens the spool
 //	journal/  new messages, committed in groups: <segment>.log holds messages back
 //	          to back, each as a spool file (below), then zeros (preallocated);
-//	          <segment>.done lists those finished. A full segment is removed
-//	          with its last message
+//	          <segment>.done lists those finished. A segment is removed when
+//	          its last message is finished, once it is full or its spool was
+//	          closed
 //	queue/    <id>.eml: one line "X-Ucxkit-Spool: {JSON envelope, size, CRC-32C}"
 //	          followed by the message; <id>.json: metadata once an attempt failed
 //	          (attempts, next_attempt, last_error, last_class, possible_duplicate).
-//	          Messages from the journal get their own (flushed) file here once tried
+//	          Messages from the journal get their own (flushed) file here once an
+//	          attempt failed
 //	active/   <id>.eml of messages with their own file being delivered (moved
 //	          back at open); a message from the journal is leased in memory
 //	failed/   dead letters: <id>.eml and <id>.json with "reason"
