@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -107,6 +108,7 @@ type committer struct {
 	running bool // a leader is committing a batch
 	closed  bool // the spool closed: no more groups
 	groups  int  // group commits made (for benchmarks)
+	last    int  // size of the previous group
 }
 
 // take removes the next batch from pending, oldest first.
@@ -142,7 +144,26 @@ func (s *Spool) putBatched(h spoolHeader, data []byte) (Meta, error) {
 			c.cond.Wait()
 			continue
 		}
+		if c.last > 1 {
+			// The producers of the previous group are on their way
+			// back with their next messages: let those that are ready
+			// join this group (a yield each, while more arrive; one
+			// producer never waits).
+			for range c.last {
+				n := len(c.pending)
+				c.mu.Unlock()
+				runtime.Gosched()
+				c.mu.Lock()
+				if len(c.pending) == n || c.running {
+					break
+				}
+			}
+			if c.running {
+				continue
+			}
+		}
 		batch := c.take()
+		c.last = len(batch)
 		if c.closed {
 			for _, r := range batch {
 				r.err, r.done = ErrStoreClosed, true
