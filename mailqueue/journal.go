@@ -67,8 +67,8 @@ const (
 // only its journal segment holds it.
 const locJournal = dirJournal
 
-// batchState tracks the unfinished messages of one journal segment.
-type batchState struct {
+// segState tracks the unfinished messages of one journal segment.
+type segState struct {
 	id     string
 	mu     sync.Mutex // serializes the .done appends and the removal
 	live   int        // messages not yet finished; guarded by mu
@@ -77,16 +77,16 @@ type batchState struct {
 
 // segment is the journal segment that the leader appends to.
 type segment struct {
-	state *batchState
+	state *segState
 	f     *os.File
 	off   int64 // end of the records written
 	size  int64 // preallocated size
 }
 
-// batchRef locates a message's record inside its journal segment. The
+// segRef locates a message's record inside its journal segment. The
 // zero value means the message's own file is durable (not journaled).
-type batchRef struct {
-	b      *batchState
+type segRef struct {
+	b      *segState
 	off, n int64
 }
 
@@ -95,7 +95,7 @@ type putReq struct {
 	h    spoolHeader
 	hdr  []byte // encoded h
 	data []byte
-	ref  batchRef
+	ref  segRef
 	err  error
 	done bool
 }
@@ -242,7 +242,7 @@ func (s *Spool) commitBatch(batch []*putReq) {
 	}
 	buf := make([]byte, 0, size)
 	for _, r := range batch {
-		r.ref = batchRef{b: seg.state, off: seg.off + int64(len(buf)), n: int64(len(r.hdr) + len(r.data))}
+		r.ref = segRef{b: seg.state, off: seg.off + int64(len(buf)), n: int64(len(r.hdr) + len(r.data))}
 		buf = append(append(buf, r.hdr...), r.data...)
 	}
 	if _, err := seg.f.WriteAt(buf, seg.off); err != nil {
@@ -296,7 +296,7 @@ func (s *Spool) newSegment(size int64) (*segment, error) {
 		_ = f.Close()
 		return nil, s.markBroken(err)
 	}
-	return &segment{state: &batchState{id: id}, f: f, size: size}, nil
+	return &segment{state: &segState{id: id}, f: f, size: size}, nil
 }
 
 // sealSegment stops appending to the current segment (the leader's, or
@@ -319,7 +319,7 @@ func (s *Spool) sealSegment() {
 }
 
 // removeSegment deletes a finished segment and its .done file (b.mu held).
-func (s *Spool) removeSegment(b *batchState) {
+func (s *Spool) removeSegment(b *segState) {
 	if err := syscallUnlink(s.path(dirJournal, b.id+segmentExt)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.log.Warn("mailqueue: spool: removing a finished journal segment", "segment", b.id, "err", err)
 	}
@@ -329,7 +329,7 @@ func (s *Spool) removeSegment(b *batchState) {
 }
 
 // readRecord reads and verifies message id's record from its segment.
-func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
+func (s *Spool) readRecord(id string, ref segRef) ([]byte, error) {
 	f, err := os.Open(s.path(dirJournal, ref.b.id+segmentExt))
 	if err != nil {
 		return nil, err
@@ -337,21 +337,21 @@ func (s *Spool) readRecord(id string, ref batchRef) ([]byte, error) {
 	defer f.Close()
 	rec := make([]byte, ref.n)
 	if _, err := f.ReadAt(rec, ref.off); err != nil {
-		return nil, fmt.Errorf("%w: batch %s: %w", ErrCorrupt, ref.b.id, err)
+		return nil, fmt.Errorf("%w: journal segment %s: %w", ErrCorrupt, ref.b.id, err)
 	}
 	h, _, err := parseSpoolFile(rec)
 	if err != nil {
-		return nil, fmt.Errorf("batch %s: %w", ref.b.id, err)
+		return nil, fmt.Errorf("journal segment %s: %w", ref.b.id, err)
 	}
 	if h.ID != id {
-		return nil, fmt.Errorf("%w: batch %s holds message %s where %s was expected", ErrCorrupt, ref.b.id, h.ID, id)
+		return nil, fmt.Errorf("%w: journal segment %s holds message %s where %s was expected", ErrCorrupt, ref.b.id, h.ID, id)
 	}
 	return rec, nil
 }
 
 // fromJournal reads message id from its segment. lost reports that the
 // record is gone or damaged (not a passing read error).
-func (s *Spool) fromJournal(id string, ref batchRef) (body []byte, lost bool, err error) {
+func (s *Spool) fromJournal(id string, ref segRef) (body []byte, lost bool, err error) {
 	rec, err := s.readRecord(id, ref)
 	if err != nil {
 		return nil, errors.Is(err, ErrCorrupt) || errors.Is(err, fs.ErrNotExist), err
@@ -362,7 +362,7 @@ func (s *Spool) fromJournal(id string, ref batchRef) (body []byte, lost bool, er
 
 // ownFile writes a journaled message to its own flushed file dir/<id>.eml
 // (through tmp/ and a rename; the caller fsyncs dir).
-func (s *Spool) ownFile(id string, ref batchRef, dir string) error {
+func (s *Spool) ownFile(id string, ref segRef, dir string) error {
 	rec, err := s.readRecord(id, ref)
 	if err != nil {
 		return fmt.Errorf("mailqueue: spool: %s from the journal: %w", id, err)
@@ -385,7 +385,7 @@ func (s *Spool) ownFile(id string, ref batchRef, dir string) error {
 // its own flushed file, or made a durable dead letter; the last one of a
 // sealed segment removes it. A finish lost to a crash only causes a
 // duplicate delivery.
-func (s *Spool) finish(id string, ref batchRef) {
+func (s *Spool) finish(id string, ref segRef) {
 	b := ref.b
 	if b == nil {
 		return
@@ -416,8 +416,8 @@ func appendLine(p, line string) error {
 	return err
 }
 
-// batchRecord is one message inside a journal segment.
-type batchRecord struct {
+// segRecord is one message inside a journal segment.
+type segRecord struct {
 	id     string
 	off, n int64
 }
@@ -430,28 +430,28 @@ var errCutShort = fmt.Errorf("%w: record cut short by the end of its segment", E
 // recordAt parses and verifies the spool record that starts at raw[off].
 // For a record whose header line is intact but whose message is damaged,
 // it also returns the extent the header claims.
-func recordAt(raw []byte, off int) (batchRecord, error) {
+func recordAt(raw []byte, off int) (segRecord, error) {
 	rest := raw[off:]
 	i := bytes.IndexByte(rest, '\n')
 	if i < 0 && len(rest) <= maxHeaderLine && bytes.IndexByte(rest, 0) < 0 {
-		return batchRecord{}, errCutShort
+		return segRecord{}, errCutShort
 	}
 	if i < 0 || i > maxHeaderLine {
-		return batchRecord{}, fmt.Errorf("%w: no header line", ErrCorrupt)
+		return segRecord{}, fmt.Errorf("%w: no header line", ErrCorrupt)
 	}
 	h, err := parseHeaderLine(rest[:i+1])
 	if err != nil {
-		return batchRecord{}, err
+		return segRecord{}, err
 	}
 	if h.Size > int64(len(rest)-(i+1)) { // compared so that no size overflows
-		return batchRecord{}, fmt.Errorf("message %s: %w", h.ID, errCutShort)
+		return segRecord{}, fmt.Errorf("message %s: %w", h.ID, errCutShort)
 	}
 	end := int64(i+1) + h.Size
 	if _, _, err := parseSpoolFile(rest[:end]); err != nil {
 		// The extent its header claims, for parseSegment.
-		return batchRecord{off: int64(off), n: end}, fmt.Errorf("message %s: %w", h.ID, err)
+		return segRecord{off: int64(off), n: end}, fmt.Errorf("message %s: %w", h.ID, err)
 	}
-	return batchRecord{id: h.ID, off: int64(off), n: end}, nil
+	return segRecord{id: h.ID, off: int64(off), n: end}, nil
 }
 
 // nextRecord returns the offset of the first good record at or after
@@ -477,7 +477,7 @@ func nextRecord(raw []byte, from int) int {
 // or zeros that good records follow, and a record cut short by the end of
 // the file, is corruption: parseSegment then returns every good record and
 // the first problem.
-func parseSegment(raw []byte) (recs []batchRecord, end int, first error) {
+func parseSegment(raw []byte) (recs []segRecord, end int, first error) {
 	off := 0
 	for off < len(raw) {
 		var bad error
@@ -537,7 +537,7 @@ func readDone(p string) map[string]bool {
 
 // liveRecord is an unfinished message of a segment found by recovery.
 type liveRecord struct {
-	ref batchRef
+	ref segRef
 	h   spoolHeader
 }
 
@@ -546,13 +546,13 @@ type liveRecord struct {
 // queue files of unfinished messages and returns the unfinished messages. A segment with a bad record is
 // quarantined after its good records were written as ordinary, fsynced
 // queue files.
-func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
+func (s *Spool) replayJournal() (map[string]liveRecord, []*segState, error) {
 	des, err := os.ReadDir(s.path(dirJournal))
 	if err != nil {
 		return nil, nil, fmt.Errorf("mailqueue: spool: %w", err)
 	}
 	live := map[string]liveRecord{}
-	var batches []*batchState
+	var batches []*segState
 	have := map[string]bool{}
 	for _, de := range des {
 		name := de.Name()
@@ -579,7 +579,7 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 		}
 		donePath := s.path(dirJournal, bid+doneExt)
 		done := readDone(donePath)
-		b := &batchState{id: bid, sealed: true}
+		b := &segState{id: bid, sealed: true}
 		for _, r := range recs {
 			rec := raw[r.off : r.off+r.n]
 			q := s.path(dirQueue, r.id+".eml")
@@ -602,7 +602,7 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 			}
 			if perr == nil {
 				rh, _, _ := parseSpoolFile(rec)
-				live[r.id] = liveRecord{ref: batchRef{b: b, off: r.off, n: r.n}, h: rh}
+				live[r.id] = liveRecord{ref: segRef{b: b, off: r.off, n: r.n}, h: rh}
 				continue
 			}
 			// Salvage into an ordinary durable file.
@@ -648,9 +648,9 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*batchState, error) {
 	return live, batches, nil
 }
 
-// dropFinishedBatches removes the segments whose messages are all finished
+// dropFinishedSegments removes the segments whose messages are all finished
 // (after recovery counted each segment's indexed messages).
-func (s *Spool) dropFinishedBatches(batches []*batchState) {
+func (s *Spool) dropFinishedSegments(batches []*segState) {
 	for _, b := range batches {
 		if b.live == 0 {
 			_ = os.Remove(s.path(dirJournal, b.id+segmentExt))

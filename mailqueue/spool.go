@@ -98,7 +98,7 @@ type entry struct {
 	meta Meta
 	loc  string   // dirQueue, dirActive or locJournal
 	side bool     // queue/<id>.json exists
-	ref  batchRef // the durable copy in journal/, if any
+	ref  segRef // the durable copy in journal/, if any
 	gone bool
 }
 
@@ -621,7 +621,7 @@ func (s *Spool) Ack(ctx context.Context, id string) error {
 		}
 	}
 	s.mu.Lock()
-	ref = batchRef{}
+	ref = segRef{}
 	if !e.gone {
 		ref = e.ref // not finished by a racing Ack, Fail or Release
 	}
@@ -690,9 +690,9 @@ func (s *Spool) Release(ctx context.Context, id string, o Outcome) error {
 	e.meta = m
 	e.loc = dirQueue
 	e.side = true
-	ref = batchRef{}
+	ref = segRef{}
 	if loc == locJournal {
-		ref, e.ref = e.ref, batchRef{}
+		ref, e.ref = e.ref, segRef{}
 	}
 	s.mu.Unlock()
 	s.finish(id, ref)
@@ -759,7 +759,7 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	}
 	_ = syscallUnlink(s.path(dirQueue, id+".json"))
 	s.mu.Lock()
-	ref = batchRef{}
+	ref = segRef{}
 	if !e.gone {
 		ref = e.ref // not finished by a racing Ack, Fail or Release
 	}
@@ -1113,7 +1113,7 @@ func (s *Spool) recover() error {
 		}
 	}
 	// Last: a segment goes once none of its messages is left.
-	s.dropFinishedBatches(batches)
+	s.dropFinishedSegments(batches)
 	return nil
 }
 
