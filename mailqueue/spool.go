@@ -96,8 +96,8 @@ type spoolHeader struct {
 
 type entry struct {
 	meta Meta
-	loc  string   // dirQueue, dirActive or locJournal
-	side bool     // queue/<id>.json exists
+	loc  string // dirQueue, dirActive or locJournal
+	side bool   // queue/<id>.json exists
 	ref  segRef // the durable copy in journal/, if any
 	gone bool
 }
