@@ -25,7 +25,7 @@ func TestJournalAttack2FailedFailLeavesNoDeadLetter(t *testing.T) {
 	blocker := filepath.Join(dir, "failed", ids[0]+".eml")
 	require.NoError(t, os.Mkdir(blocker, 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(blocker, "x"), nil, 0o600))
-	require.Error(t, s.Fail(ctx, ids[0], "550 no"))
+	require.Error(t, s.Fail(ctx, ids[0], Failure{Reason: "550 no"}))
 	require.NoError(t, os.RemoveAll(blocker))
 
 	// The next attempt meets a server that is down: the message stays.

@@ -32,7 +32,7 @@ func TestJournalAttackConcurrentFinishCountsOnce(t *testing.T) {
 	g.running = true
 	g.mu.Unlock()
 	errc := make(chan error, 1)
-	go func() { errc <- s.Fail(ctx, ids[0], "550 no") }()
+	go func() { errc <- s.Fail(ctx, ids[0], Failure{Reason: "550 no"}) }()
 	for !exists(filepath.Join(dir, "failed", ids[0]+".eml")) {
 		runtime.Gosched()
 	}

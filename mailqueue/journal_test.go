@@ -83,7 +83,7 @@ func TestJournalBatchLifecycle(t *testing.T) {
 		assert.Equal(t, testMsg(i), it.Data)
 	}
 	require.NoError(t, s.Ack(ctx, ids[0]))
-	require.NoError(t, s.Fail(ctx, ids[1], "550 5.1.1 no such user"))
+	require.NoError(t, s.Fail(ctx, ids[1], Failure{Reason: "550 5.1.1 no such user"}))
 	require.NoError(t, s.Release(ctx, ids[2], Outcome{NextAttempt: t0.Add(time.Hour), CountAttempt: true,
 		Err: &DeliveryError{Class: ClassTemporary, Code: 451, Err: fmt.Errorf("busy")}}))
 	done, err := os.ReadFile(j(bid + ".done"))

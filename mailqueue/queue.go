@@ -653,7 +653,7 @@ func (q *Queue) expire(ctx context.Context, m Meta) {
 	if m.LastError != "" {
 		reason += "; last error: " + m.LastError
 	}
-	if ferr := q.cfg.Store.Fail(ctx, m.ID, reason); ferr != nil {
+	if ferr := q.cfg.Store.Fail(ctx, m.ID, Failure{Reason: reason}); ferr != nil {
 		q.log.Error("mailqueue: moving expired message to dead letters", "id", m.ID, "err", ferr)
 		return
 	}
@@ -722,12 +722,15 @@ func (q *Queue) deliver(ctx context.Context, ref *senderRef, probe bool, it Item
 	switch class {
 	case ClassPermanent:
 		q.release(ref, probe, true)
-		if ferr := q.cfg.Store.Fail(rctx, m.ID, err.Error()); ferr != nil {
+		if ferr := q.cfg.Store.Fail(rctx, m.ID, Failure{Reason: err.Error(), Err: err, CountAttempt: true}); ferr != nil {
 			q.log.Error("mailqueue: moving message to dead letters", "id", m.ID, "err", ferr)
 			return
 		}
 		q.failed.Add(1)
 		m.State, m.Reason = StateFailed, err.Error()
+		m.Attempts++
+		m.LastError, m.LastClass = err.Error(), class
+		m.LeaseOwner, m.LeaseExpires = "", time.Time{}
 		q.log.Warn("mailqueue: permanent failure, moved to failed/", "id", m.ID, "err", err)
 		q.recovered(ref)
 		if q.cfg.OnFailed != nil {

@@ -2,6 +2,7 @@ package mailqueue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -335,10 +336,17 @@ func TestQueuePermanentFailureDeadLetters(t *testing.T) {
 	m := <-h.failed
 	assert.Equal(t, ids[0], m.ID)
 	assert.Contains(t, m.Reason, "5.1.1")
+	assert.Equal(t, 1, m.Attempts, "the refused attempt counts")
+	assert.Equal(t, ClassPermanent, m.LastClass)
 	waitFor(t, "good", func() bool { return len(h.sender.Sent()) == 1 })
 	raw, err := os.ReadFile(filepath.Join(h.spool.Dir(), "failed", ids[0]+".json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(raw), "no such user")
+	var dead Meta
+	require.NoError(t, json.Unmarshal(raw, &dead))
+	assert.Equal(t, 1, dead.Attempts, "the dead letter says how often it was tried")
+	assert.Equal(t, ClassPermanent, dead.LastClass)
+	assert.Contains(t, dead.LastError, "550")
 	assert.Equal(t, uint64(1), h.q.Stats().Failed)
 }
 

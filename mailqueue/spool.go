@@ -722,7 +722,7 @@ func (s *Spool) writeMeta(dir string, m Meta) error {
 
 // Fail moves a message to failed/ with its reason: failed/<id>.json is
 // written first, then the message file follows and failed/ is fsynced.
-func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
+func (s *Spool) Fail(ctx context.Context, id string, f Failure) error {
 	if err := s.check(true); err != nil {
 		return err
 	}
@@ -735,7 +735,14 @@ func (s *Spool) Fail(ctx context.Context, id string, reason string) error {
 	loc, ref := e.loc, e.ref
 	s.mu.Unlock()
 	m.State = StateFailed
-	m.Reason = reason
+	m.Reason = f.Reason
+	if f.CountAttempt {
+		m.Attempts++
+	}
+	if f.Err != nil {
+		m.LastError = f.Err.Error()
+		m.LastClass = ClassOf(f.Err)
+	}
 	m.LeaseOwner = ""
 	m.LeaseExpires = time.Time{}
 	if err := s.writeMeta(dirFailed, m); err != nil {

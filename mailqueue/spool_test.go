@@ -104,7 +104,7 @@ func TestSpoolLifecycle(t *testing.T) {
 	assert.True(t, next.Equal(side.NextAttempt))
 	assert.Contains(t, string(b), `"last_class": "temporary"`, "metadata is human-readable")
 
-	require.NoError(t, s.Fail(ctx, ids[2], "550 5.1.1 no such user"))
+	require.NoError(t, s.Fail(ctx, ids[2], Failure{Reason: "550 5.1.1 no such user"}))
 	assert.FileExists(t, filepath.Join(dir, "failed", ids[2]+".eml"))
 	assert.Contains(t, files(t, filepath.Join(dir, "journal")), segs[0], "the current segment stays")
 	b, err = os.ReadFile(filepath.Join(dir, "failed", ids[2]+".json"))

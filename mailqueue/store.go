@@ -92,6 +92,18 @@ type Outcome struct {
 	PossibleDuplicate bool
 }
 
+// Failure is why a message becomes a dead letter (Store.Fail).
+type Failure struct {
+	// Reason is the readable explanation kept with the dead letter.
+	Reason string
+	// Err is the error of the attempt that ended the message, if any
+	// (stored as LastError/LastClass).
+	Err error
+	// CountAttempt is true when the message failed a delivery attempt
+	// (not when it expired in the queue).
+	CountAttempt bool
+}
+
 // Store is the durable storage behind a Queue. The file spool is the
 // embedded default; mailqueue/pgstore provides a PostgreSQL store shared by
 // cluster nodes. Implementations are safe for concurrent use.
@@ -109,8 +121,10 @@ type Store interface {
 	Ack(ctx context.Context, id string) error
 	// Release returns a leased message to the queue after a failed attempt.
 	Release(ctx context.Context, id string, o Outcome) error
-	// Fail moves a message to the dead letters with a readable reason.
-	Fail(ctx context.Context, id string, reason string) error
+	// Fail moves a leased message to the dead letters with a readable
+	// reason (and, after a delivery attempt, that attempt counted and its
+	// error as LastError/LastClass).
+	Fail(ctx context.Context, id string, f Failure) error
 	// List returns the metadata of every message, dead letters included,
 	// oldest first.
 	List(ctx context.Context) ([]Meta, error)

@@ -377,16 +377,26 @@ func (s *Store) missing(ctx context.Context, id string) error {
 // message claimed through this store must still be held under that claim;
 // otherwise only a queued (not leased) message can be failed, as an
 // operator tool would. Else it returns ErrLeaseLost.
-func (s *Store) Fail(ctx context.Context, id string, reason string) error {
+func (s *Store) Fail(ctx context.Context, id string, f mailqueue.Failure) error {
 	if err := s.check(); err != nil {
 		return err
 	}
 	token := s.takeToken(id)
+	inc := 0
+	if f.CountAttempt {
+		inc = 1
+	}
+	var lastErr, lastClass *string
+	if f.Err != nil {
+		e, c := f.Err.Error(), mailqueue.ClassOf(f.Err).String()
+		lastErr, lastClass = &e, &c
+	}
 	tag, err := s.pool.Exec(ctx, `UPDATE ucxkit_mail_queue SET
-			state = 'failed', reason = $2, failed_at = now(),
+			state = 'failed', reason = $2, failed_at = now(), attempts = attempts + $4,
+			last_error = coalesce($5, last_error), last_class = coalesce($6, last_class),
 			lease_owner = NULL, lease_expires = NULL, lease_token = NULL
 		WHERE id = $1 AND CASE WHEN $3 = '' THEN state = 'queued' ELSE state = 'leased' AND lease_token = $3 END`,
-		id, reason, token)
+		id, f.Reason, token, inc, lastErr, lastClass)
 	if err != nil {
 		return fmt.Errorf("mailqueue/pgstore: fail %s: %w", id, err)
 	}
