@@ -328,45 +328,52 @@ func (s *Spool) removeSegment(b *segState) {
 	}
 }
 
-// readRecord reads and verifies message id's record from its segment.
-func (s *Spool) readRecord(id string, ref segRef) ([]byte, error) {
+// readRecord reads and verifies message id's record from its segment and
+// returns it whole and without its spool header line.
+func (s *Spool) readRecord(id string, ref segRef) (rec, body []byte, err error) {
 	f, err := os.Open(s.path(dirJournal, ref.b.id+segmentExt))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
-	rec := make([]byte, ref.n)
+	rec = make([]byte, ref.n)
 	if _, err := f.ReadAt(rec, ref.off); err != nil {
-		return nil, fmt.Errorf("%w: journal segment %s: %w", ErrCorrupt, ref.b.id, err)
+		return nil, nil, fmt.Errorf("%w: journal segment %s: %w", ErrCorrupt, ref.b.id, err)
 	}
-	h, _, err := parseSpoolFile(rec)
+	h, body, err := parseSpoolFile(rec)
 	if err != nil {
-		return nil, fmt.Errorf("journal segment %s: %w", ref.b.id, err)
+		return nil, nil, fmt.Errorf("journal segment %s: %w", ref.b.id, err)
 	}
 	if h.ID != id {
-		return nil, fmt.Errorf("%w: journal segment %s holds message %s where %s was expected", ErrCorrupt, ref.b.id, h.ID, id)
+		return nil, nil, fmt.Errorf("%w: journal segment %s holds message %s where %s was expected", ErrCorrupt, ref.b.id, h.ID, id)
 	}
-	return rec, nil
+	return rec, body, nil
 }
 
 // fromJournal reads message id from its segment. lost reports that the
 // record is gone or damaged (not a passing read error).
 func (s *Spool) fromJournal(id string, ref segRef) (body []byte, lost bool, err error) {
-	rec, err := s.readRecord(id, ref)
+	_, body, err = s.readRecord(id, ref)
 	if err != nil {
 		return nil, errors.Is(err, ErrCorrupt) || errors.Is(err, fs.ErrNotExist), err
 	}
-	_, body, _ = parseSpoolFile(rec)
 	return body, false, nil
 }
 
 // ownFile writes a journaled message to its own flushed file dir/<id>.eml
-// (through tmp/ and a rename; the caller fsyncs dir).
+// (the caller fsyncs dir).
 func (s *Spool) ownFile(id string, ref segRef, dir string) error {
-	rec, err := s.readRecord(id, ref)
+	rec, _, err := s.readRecord(id, ref)
 	if err != nil {
 		return fmt.Errorf("mailqueue: spool: %s from the journal: %w", id, err)
 	}
+	return s.writeOwn(dir, id, rec)
+}
+
+// writeOwn writes the spool record rec to dir/<id>.eml through tmp/:
+// written, fsynced, renamed (the caller fsyncs dir). A failed fsync makes
+// the spool refuse writes.
+func (s *Spool) writeOwn(dir, id string, rec []byte) error {
 	tmp := s.path(dirTmp, id+"."+randHex(4)+".eml")
 	if err := writeSynced(tmp, rec); err != nil {
 		if errors.Is(err, ErrSyncFailed) {
@@ -617,16 +624,8 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*segState, error) {
 				// message.
 				s.quarantine(q, fmt.Errorf("%w: differs from its record in segment %s", ErrCorrupt, bid))
 			}
-			tmp := s.path(dirTmp, r.id+"."+randHex(4)+".eml")
-			if err := writeSynced(tmp, rec); err != nil {
-				if errors.Is(err, ErrSyncFailed) {
-					return nil, nil, s.markBroken(err)
-				}
-				return nil, nil, fmt.Errorf("mailqueue: spool: salvage %s: %w", r.id, err)
-			}
-			if err := os.Rename(tmp, q); err != nil {
-				_ = os.Remove(tmp)
-				return nil, nil, fmt.Errorf("mailqueue: spool: salvage %s: %w", r.id, err)
+			if err := s.writeOwn(dirQueue, r.id, rec); err != nil {
+				return nil, nil, err
 			}
 		}
 		if perr != nil {
@@ -652,10 +651,11 @@ func (s *Spool) replayJournal() (map[string]liveRecord, []*segState, error) {
 // (after recovery counted each segment's indexed messages).
 func (s *Spool) dropFinishedSegments(batches []*segState) {
 	for _, b := range batches {
+		b.mu.Lock()
 		if b.live == 0 {
-			_ = os.Remove(s.path(dirJournal, b.id+segmentExt))
-			_ = os.Remove(s.path(dirJournal, b.id+doneExt))
+			s.removeSegment(b)
 		}
+		b.mu.Unlock()
 	}
 }
 

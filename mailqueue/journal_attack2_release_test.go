@@ -26,10 +26,7 @@ func TestJournalAttack2ReleaseAfterAckLeavesNoFile(t *testing.T) {
 	require.Len(t, items, 1)
 
 	// Hold Release(ids[0]) in its queue/ fsync, after its rename.
-	g := s.queueSync
-	g.mu.Lock()
-	g.running = true
-	g.mu.Unlock()
+	release := holdGroupSync(s.queueSync)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Release(ctx, ids[0], Outcome{NextAttempt: t0}) }()
 	for !exists(filepath.Join(dir, "queue", ids[0]+".eml")) {
@@ -41,12 +38,7 @@ func TestJournalAttack2ReleaseAfterAckLeavesNoFile(t *testing.T) {
 	require.Len(t, items, 1)
 	require.Equal(t, ids[0], items[0].Meta.ID)
 	require.NoError(t, s.Ack(ctx, ids[0]))
-	g.mu.Lock()
-	g.running = false
-	g.started++
-	g.finished = g.started
-	g.cond.Broadcast()
-	g.mu.Unlock()
+	release()
 	_ = <-errc // nil or an error: the message is gone either way
 
 	assert.Zero(t, s.Rescan(), "the delivered message is not picked up again")

@@ -27,22 +27,14 @@ func TestJournalAttackConcurrentFinishCountsOnce(t *testing.T) {
 	require.Equal(t, []string{ids[0], ids[1]}, []string{items[0].Meta.ID, items[1].Meta.ID})
 
 	// Hold Fail(ids[0]) in its failed/ fsync, after its rename.
-	g := s.failSync
-	g.mu.Lock()
-	g.running = true
-	g.mu.Unlock()
+	release := holdGroupSync(s.failSync)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Fail(ctx, ids[0], Failure{Reason: "550 no"}) }()
 	for !exists(filepath.Join(dir, "failed", ids[0]+".eml")) {
 		runtime.Gosched()
 	}
 	ackErr := s.Ack(ctx, ids[0]) // races with the Fail: both found the entry
-	g.mu.Lock()
-	g.running = false
-	g.started++
-	g.finished = g.started
-	g.cond.Broadcast()
-	g.mu.Unlock()
+	release()
 	require.NoError(t, <-errc)
 	if ackErr != nil {
 		require.ErrorIs(t, ackErr, ErrNotFound)
@@ -69,22 +61,14 @@ func TestJournalAttackReleaseAckFinishCountsOnce(t *testing.T) {
 	require.Len(t, items, 2)
 
 	// Hold Release(ids[0]) in its queue/ fsync, after its rename.
-	g := s.queueSync
-	g.mu.Lock()
-	g.running = true
-	g.mu.Unlock()
+	release := holdGroupSync(s.queueSync)
 	errc := make(chan error, 1)
 	go func() { errc <- s.Release(ctx, ids[0], Outcome{NextAttempt: t0}) }()
 	for !exists(filepath.Join(dir, "queue", ids[0]+".eml")) {
 		runtime.Gosched()
 	}
 	require.NoError(t, s.Ack(ctx, ids[0]))
-	g.mu.Lock()
-	g.running = false
-	g.started++
-	g.finished = g.started
-	g.cond.Broadcast()
-	g.mu.Unlock()
+	release()
 	require.NoError(t, <-errc)
 
 	require.NoError(t, s.Ack(ctx, ids[1]))
@@ -96,4 +80,21 @@ func TestJournalAttackReleaseAckFinishCountsOnce(t *testing.T) {
 		got = append(got, it.Meta.ID)
 	}
 	assert.Contains(t, got, ids[2], "the journal-only message is still there")
+}
+
+// holdGroupSync makes callers of g.sync wait as if a folder fsync were
+// running (they have renamed their file and not yet returned) until the
+// returned function completes that fsync.
+func holdGroupSync(g *groupSync) (release func()) {
+	g.mu.Lock()
+	g.running = true
+	g.mu.Unlock()
+	return func() {
+		g.mu.Lock()
+		g.running = false
+		g.started++
+		g.finished = g.started
+		g.cond.Broadcast()
+		g.mu.Unlock()
+	}
 }

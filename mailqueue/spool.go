@@ -1032,18 +1032,8 @@ func (s *Spool) recover() error {
 		}
 		if r, ok := live[id]; ok {
 			// The dead letter's message is still in its journal segment.
-			rec, err := s.readRecord(id, r.ref)
-			if err == nil {
-				tmp := s.path(dirTmp, id+"."+randHex(4)+".eml")
-				if err = writeSynced(tmp, rec); err == nil {
-					err = os.Rename(tmp, s.path(dirFailed, id+".eml"))
-				}
-			}
-			if errors.Is(err, ErrSyncFailed) {
-				return s.markBroken(err)
-			}
-			if err != nil {
-				return fmt.Errorf("mailqueue: spool: finish dead letter %s: %w", id, err)
+			if err := s.ownFile(id, r.ref, dirFailed); err != nil {
+				return fmt.Errorf("mailqueue: spool: finish dead letter: %w", err)
 			}
 			_ = os.Remove(s.path(dirQueue, id+".json"))
 			delete(live, id)

@@ -326,6 +326,19 @@ func (s *Store) Ack(ctx context.Context, id string) error {
 	return nil
 }
 
+// attemptArgs are the SQL arguments that record an attempt's outcome: the
+// attempts increment and last_error/last_class (nil keeps the old ones).
+func attemptArgs(count bool, err error) (inc int, lastErr, lastClass *string) {
+	if count {
+		inc = 1
+	}
+	if err != nil {
+		e, c := err.Error(), mailqueue.ClassOf(err).String()
+		lastErr, lastClass = &e, &c
+	}
+	return inc, lastErr, lastClass
+}
+
 // Release returns a message claimed through this store to the queue with
 // the outcome of a failed attempt. It returns ErrLeaseLost when the claim
 // is no longer held (the lease expired and another runner claimed the
@@ -335,15 +348,7 @@ func (s *Store) Release(ctx context.Context, id string, o mailqueue.Outcome) err
 		return err
 	}
 	token := s.takeToken(id)
-	inc := 0
-	if o.CountAttempt {
-		inc = 1
-	}
-	var lastErr, lastClass *string
-	if o.Err != nil {
-		e, c := o.Err.Error(), mailqueue.ClassOf(o.Err).String()
-		lastErr, lastClass = &e, &c
-	}
+	inc, lastErr, lastClass := attemptArgs(o.CountAttempt, o.Err)
 	tag, err := s.pool.Exec(ctx, `UPDATE ucxkit_mail_queue SET
 			state = 'queued', attempts = attempts + $2,
 			last_error = coalesce($3, last_error), last_class = coalesce($4, last_class),
@@ -382,15 +387,7 @@ func (s *Store) Fail(ctx context.Context, id string, f mailqueue.Failure) error 
 		return err
 	}
 	token := s.takeToken(id)
-	inc := 0
-	if f.CountAttempt {
-		inc = 1
-	}
-	var lastErr, lastClass *string
-	if f.Err != nil {
-		e, c := f.Err.Error(), mailqueue.ClassOf(f.Err).String()
-		lastErr, lastClass = &e, &c
-	}
+	inc, lastErr, lastClass := attemptArgs(f.CountAttempt, f.Err)
 	tag, err := s.pool.Exec(ctx, `UPDATE ucxkit_mail_queue SET
 			state = 'failed', reason = $2, failed_at = now(), attempts = attempts + $4,
 			last_error = coalesce($5, last_error), last_class = coalesce($6, last_class),
